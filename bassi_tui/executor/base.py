@@ -1,0 +1,75 @@
+"""The runner interface every executor implements, and the errors it raises.
+
+A runner does one attempt: it sends the prompt, streams text through ``on_text`` as it arrives
+and returns what it learnt (tokens, model, request id). Retries, timeouts and files are not its
+business; :mod:`bassi_tui.executor.retry` and the engine's run orchestration do those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bassi_tui.store.models import TaskConfig
+
+TextSink = Callable[[str], Awaitable[None]]
+"""Receives each chunk of output text as it streams, in order."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """What one run needs: the already-expanded prompt and the task's config."""
+
+    task_name: str
+    prompt: str
+    config: TaskConfig
+    #: Extra environment for the run (config.environment is applied on top by the runner).
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class AttemptResult:
+    """What a successful attempt reports besides the streamed text."""
+
+    model: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    request_id: str | None = None
+    stop_reason: str | None = None
+    exit_code: int | None = None
+
+
+class ExecutorError(Exception):
+    """An attempt failed.
+
+    ``transient`` errors (rate limits, overload, 5xx, dropped connections) may be retried;
+    permanent ones (bad request, bad key, missing model) never are, and ``message`` says what the
+    user should do. ``retry_after`` is the server's hint in seconds, when it gave one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool,
+        retry_after: float | None = None,
+        status_code: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.transient = transient
+        self.retry_after = retry_after
+        self.status_code = status_code
+        self.request_id = request_id
+
+
+class Runner(Protocol):
+    """One executor: anthropic, command or echo."""
+
+    name: str
+
+    async def run(self, request: RunRequest, on_text: TextSink) -> AttemptResult:
+        """Do one attempt, streaming text to ``on_text``; raise ExecutorError on failure."""
+        ...
