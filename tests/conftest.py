@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+pytest_plugins = ["tests.fake_anthropic"]
+
 
 @pytest.fixture(autouse=True)
 def _offline_anthropic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

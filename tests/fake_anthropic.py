@@ -1,0 +1,1 @@
+"""Placeholder: the fake Anthropic Messages server lands here (being written)."""
