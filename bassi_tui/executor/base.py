@@ -46,6 +46,8 @@ class ExecutorError(Exception):
     ``transient`` errors (rate limits, overload, 5xx, dropped connections) may be retried;
     permanent ones (bad request, bad key, missing model) never are, and ``message`` says what the
     user should do. ``retry_after`` is the server's hint in seconds, when it gave one.
+    ``attempts`` is how many attempts were made in all: ``run_with_retries`` (executor.retry)
+    sets it on the error it finally raises; an error from a lone attempt leaves it at 1.
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class ExecutorError(Exception):
         self.retry_after = retry_after
         self.status_code = status_code
         self.request_id = request_id
+        self.attempts = 1
 
 
 class Runner(Protocol):
