@@ -1,0 +1,133 @@
+"""APScheduler triggers built from task schedules, with a DST rule people can predict.
+
+Calendar schedules (daily, weekly, monthly, cron) are in *wall-clock* time of their zone.
+APScheduler 3's CronTrigger runs a daily 02:30 Europe/Berlin task twice on the autumn day and an
+hour late on the spring day; :class:`WallClockTrigger` follows these rules instead:
+
+1. each wall-clock slot fires at most once;
+2. a slot that does not exist (spring-forward gap) fires at the instant of the jump
+   (02:30 on 2026-03-29 in Berlin fires at 03:00 CEST = 01:00 UTC), like Vixie cron;
+3. a slot that exists twice (fall-back) fires on its first occurrence only (fold=0);
+4. slots that map to the same instant ("0,30 2 * * *" on the spring day) fire once.
+
+Interval schedules are in elapsed time (DST does not touch them); once schedules fire at most
+once and never for a moment already past.
+
+The trigger classes and how they answer APScheduler (``previous_fire_time``/``now``, jitter) live
+in :mod:`bassi_tui.scheduler.slot_triggers`; wall-clock calendar arithmetic in
+:mod:`bassi_tui.scheduler.slots` and :mod:`bassi_tui.scheduler.crontab`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+import tzlocal
+from apscheduler.triggers.base import BaseTrigger
+
+from bassi_tui.scheduler.crontab import CronExpression, parse_cron
+from bassi_tui.scheduler.describe import describe_schedule
+from bassi_tui.scheduler.slot_triggers import (
+    ElapsedIntervalTrigger,
+    OnceTrigger,
+    SlotTrigger,
+    WallClockTrigger,
+)
+from bassi_tui.scheduler.slots import DailySlots, MonthlySlots, SlotGenerator, WeeklySlots
+from bassi_tui.store.models import WEEKDAYS, Schedule
+
+__all__ = [
+    "CronExpression",
+    "ElapsedIntervalTrigger",
+    "OnceTrigger",
+    "SlotTrigger",
+    "WallClockTrigger",
+    "build_trigger",
+    "describe_schedule",
+    "next_fire_times",
+    "parse_cron",
+    "resolve_zone",
+]
+
+
+def resolve_zone(schedule: Schedule) -> ZoneInfo | tzinfo:
+    """The schedule's IANA zone, or the system's zone when ``schedule.timezone`` is None.
+
+    Raises ``zoneinfo.ZoneInfoNotFoundError`` for an unknown name (the store validates names).
+    """
+    if schedule.timezone is None:
+        return tzlocal.get_localzone()
+    return ZoneInfo(schedule.timezone)
+
+
+def _need_at(schedule: Schedule) -> time:
+    if schedule.at is None:
+        raise ValueError(f"a {schedule.type} schedule needs a time of day")
+    return schedule.at
+
+
+def _slots_for(schedule: Schedule) -> SlotGenerator:
+    if schedule.type == "daily":
+        return DailySlots(_need_at(schedule))
+    if schedule.type == "weekly":
+        if not schedule.days:
+            raise ValueError("a weekly schedule needs at least one day")
+        return WeeklySlots(frozenset(WEEKDAYS.index(d) for d in schedule.days), _need_at(schedule))
+    if schedule.type == "monthly":
+        if schedule.day_of_month is None:
+            raise ValueError("a monthly schedule needs a day of the month")
+        return MonthlySlots(schedule.day_of_month, _need_at(schedule))
+    if schedule.cron is None:
+        raise ValueError("a cron schedule needs a cron expression")
+    return parse_cron(schedule.cron)
+
+
+def _build(schedule: Schedule, anchor: datetime | None, jitter: float) -> SlotTrigger:
+    zone = resolve_zone(schedule)
+    if schedule.type == "interval":
+        if schedule.interval_seconds is None or schedule.interval_seconds <= 0:
+            raise ValueError("an interval schedule needs a positive number of seconds")
+        return ElapsedIntervalTrigger(
+            timedelta(seconds=schedule.interval_seconds), anchor, zone, jitter
+        )
+    if schedule.type == "once":
+        if schedule.run_at is None:
+            raise ValueError("a once schedule needs a date and time")
+        return OnceTrigger(schedule.run_at, zone, jitter)
+    return WallClockTrigger(_slots_for(schedule), zone, jitter, describe_schedule(schedule))
+
+
+def build_trigger(schedule: Schedule, *, anchor: datetime | None = None) -> BaseTrigger:
+    """The APScheduler trigger for ``schedule``, jitter included.
+
+    ``anchor`` only matters for interval schedules: fires are at ``anchor + k * interval``, the
+    first one strictly after the moment the scheduler asks; with no anchor the first fire is that
+    moment plus one interval. A naive anchor is read in the schedule's zone. ``enabled`` is
+    ignored: whether to add the job is the caller's decision. Raises ValueError for a schedule
+    missing the fields its type needs.
+    """
+    return _build(schedule, anchor, schedule.jitter)
+
+
+def next_fire_times(
+    schedule: Schedule, n: int, *, now: datetime, anchor: datetime | None = None
+) -> list[datetime]:
+    """The next ``n`` fire times strictly after ``now``, in the schedule's zone, without jitter.
+
+    Exactly what :func:`build_trigger`'s ``get_next_fire_time`` gives for the same schedule with
+    ``jitter=0``: the first is ``get_next_fire_time(None, now)``, each next one is asked with the
+    previous as ``previous_fire_time``. A once schedule whose moment has passed gives ``[]``.
+    ``now`` must be timezone-aware.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    trigger = _build(schedule, anchor, 0.0)
+    times: list[datetime] = []
+    while len(times) < n:
+        previous = times[-1] if times else None
+        fire = trigger.get_next_fire_time(previous, previous or now)
+        if fire is None:
+            break
+        times.append(fire)
+    return times
