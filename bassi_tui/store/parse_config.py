@@ -1,0 +1,252 @@
+"""config.yaml: from text to a :class:`~bassi_tui.store.models.TaskConfig`, or problems.
+
+Every key is optional. A bad value is reported and its default used, so the returned config is
+always complete; whether a task with problems may run is the caller's decision.
+
+``environment:`` values may be secrets: no message here ever contains one (only variable
+names), and YAML syntax errors are reported without the source snippet (see yamlio).
+"""
+
+from __future__ import annotations
+
+from typing import get_args
+
+from bassi_tui.store.models import (
+    CONFIG_FILE,
+    ExecutorName,
+    MissedPolicy,
+    NotifyConfig,
+    OutputConfig,
+    OutputFormat,
+    OverlapPolicy,
+    TaskConfig,
+    TaskProblem,
+)
+from bassi_tui.store.parse_common import (
+    Field,
+    Report,
+    fields,
+    given,
+    load_mapping,
+    opt,
+    read_bool,
+    read_choice,
+    read_int,
+    read_number,
+    read_str,
+)
+from bassi_tui.store.yamlio import YMap, YScalar, YSeq, kind
+
+CONFIG_KEYS = (
+    "timeout",
+    "retry_on_failure",
+    "max_retries",
+    "retry_delay",
+    "notify",
+    "output",
+    "environment",
+    "missed_task_policy",
+    "executor",
+    "model",
+    "max_tokens",
+    "system",
+    "command",
+    "overlap",
+)
+NOTIFY_KEYS = ("on_success", "on_failure", "channels")
+OUTPUT_KEYS = ("format", "keep_history", "auto_cleanup")
+_COMMAND_EXAMPLE = 'e.g. ["python3", "summarise.py"]'
+EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)
+MISSED_POLICIES: tuple[MissedPolicy, ...] = get_args(MissedPolicy)
+OUTPUT_FORMATS: tuple[OutputFormat, ...] = get_args(OutputFormat)
+OVERLAP_POLICIES: tuple[OverlapPolicy, ...] = get_args(OverlapPolicy)
+
+
+def parse_config(
+    task_name: str, text: str, file: str = CONFIG_FILE
+) -> tuple[TaskConfig, list[TaskProblem]]:
+    """Parse config.yaml text; an empty file gives all defaults, a bad value its default."""
+    report = Report(task_name, file)
+    mapping = load_mapping(text, report, empty_message=None)
+    if mapping is None:
+        return TaskConfig(), report.problems
+    got = fields(mapping, CONFIG_KEYS, report)
+    d = TaskConfig()  # the defaults
+
+    executor = opt(
+        got, "executor", lambda f: read_choice(f, report, "executor", EXECUTORS), d.executor
+    )
+    if executor == "command" and given(got, "command") is None:
+        # A bad `command:` value has its own problem already; this is for a missing one.
+        report.add(
+            got["executor"].line,
+            f"executor command needs `command:`, the program and its arguments, {_COMMAND_EXAMPLE}",
+        )
+    config = TaskConfig(
+        timeout=opt(
+            got,
+            "timeout",
+            lambda f: read_number(f, report, "timeout", minimum=0, strict=True),
+            d.timeout,
+        ),
+        retry_on_failure=opt(
+            got,
+            "retry_on_failure",
+            lambda f: read_bool(f, report, "retry_on_failure"),
+            d.retry_on_failure,
+        ),
+        max_retries=opt(
+            got,
+            "max_retries",
+            lambda f: read_int(f, report, "max_retries", minimum=0),
+            d.max_retries,
+        ),
+        retry_delay=opt(
+            got,
+            "retry_delay",
+            lambda f: read_number(f, report, "retry_delay", minimum=0),
+            d.retry_delay,
+        ),
+        notify=opt(got, "notify", lambda f: _notify(f, report), d.notify),
+        output=opt(got, "output", lambda f: _output(f, report), d.output),
+        environment=opt(got, "environment", lambda f: _environment(f, report), d.environment),
+        missed_task_policy=opt(
+            got,
+            "missed_task_policy",
+            lambda f: read_choice(f, report, "missed_task_policy", MISSED_POLICIES),
+            d.missed_task_policy,
+        ),
+        executor=executor,
+        model=opt(got, "model", lambda f: read_str(f, report, "model", non_empty=True), d.model),
+        max_tokens=opt(
+            got, "max_tokens", lambda f: read_int(f, report, "max_tokens", minimum=1), d.max_tokens
+        ),
+        system=opt(got, "system", lambda f: read_str(f, report, "system"), d.system),
+        command=opt(got, "command", lambda f: _command(f, report), d.command),
+        overlap=opt(
+            got, "overlap", lambda f: read_choice(f, report, "overlap", OVERLAP_POLICIES), d.overlap
+        ),
+    )
+    return config, report.sorted()
+
+
+def _submap(f: Field, report: Report, allowed: tuple[str, ...]) -> dict[str, Field] | None:
+    if not isinstance(f.node, YMap):
+        report.add(
+            f.line, f"{f.name}: expected a mapping of {', '.join(allowed)}, got {kind(f.node)}"
+        )
+        return None
+    return fields(f.node, allowed, report, prefix=f"{f.name}.")
+
+
+def _notify(f: Field, report: Report) -> NotifyConfig | None:
+    got = _submap(f, report, NOTIFY_KEYS)
+    if got is None:
+        return None
+    d = NotifyConfig()
+    return NotifyConfig(
+        on_success=opt(
+            got, "on_success", lambda x: read_bool(x, report, "notify.on_success"), d.on_success
+        ),
+        on_failure=opt(
+            got, "on_failure", lambda x: read_bool(x, report, "notify.on_failure"), d.on_failure
+        ),
+        channels=opt(got, "channels", lambda x: _channels(x, report), d.channels),
+    )
+
+
+def _channels(f: Field, report: Report) -> tuple[str, ...] | None:
+    if not isinstance(f.node, YSeq):
+        report.add(f.line, f"notify.channels: expected a list of channel names, got {kind(f.node)}")
+        return None
+    names: list[str] = []
+    for item in f.node.items:
+        if isinstance(item, YScalar) and isinstance(item.value, str) and item.value.strip():
+            names.append(item.value)
+        else:
+            report.add(item.line, f"notify.channels: expected a channel name, got {kind(item)}")
+    return tuple(names)
+
+
+def _output(f: Field, report: Report) -> OutputConfig | None:
+    got = _submap(f, report, OUTPUT_KEYS)
+    if got is None:
+        return None
+    d = OutputConfig()
+    return OutputConfig(
+        format=opt(
+            got,
+            "format",
+            lambda x: read_choice(x, report, "output.format", OUTPUT_FORMATS),
+            d.format,
+        ),
+        keep_history=opt(
+            got,
+            "keep_history",
+            lambda x: read_int(x, report, "output.keep_history", minimum=0),
+            d.keep_history,
+        ),
+        auto_cleanup=opt(
+            got,
+            "auto_cleanup",
+            lambda x: read_bool(x, report, "output.auto_cleanup"),
+            d.auto_cleanup,
+        ),
+    )
+
+
+def _environment(f: Field, report: Report) -> dict[str, str] | None:
+    """NAME: value pairs as strings. Messages name variables, never their values."""
+    if not isinstance(f.node, YMap):
+        report.add(f.line, f"environment: expected a mapping of NAME: value, got {kind(f.node)}")
+        return None
+    env: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    for key, value in f.node.entries:
+        name = key.raw
+        if name in lines:
+            report.add(
+                key.line, f"environment: duplicate variable {name!r} (first on line {lines[name]})"
+            )
+            continue
+        lines[name] = key.line
+        # The OS refuses these names in execve; better to say so now than at run time.
+        if not name or "=" in name or "\0" in name:
+            report.add(key.line, f"environment: {name!r} is not a valid variable name")
+        elif not isinstance(value, YScalar):
+            report.add(
+                value.line,
+                f"environment: {name}: expected a string, number or boolean, got {kind(value)}",
+            )
+        elif "\0" in value.raw:
+            report.add(value.line, f"environment: {name}: value contains a NUL character")
+        else:
+            # The source text, not the YAML value: `VERSION: 1.10` must stay "1.10", not "1.1".
+            env[name] = "" if value.is_null else value.raw
+    return env
+
+
+def _command(f: Field, report: Report) -> tuple[str, ...] | None:
+    if not isinstance(f.node, YSeq):
+        report.add(
+            f.line, f"command: expected a list (argv), {_COMMAND_EXAMPLE}; got {kind(f.node)}"
+        )
+        return None
+    if not f.node.items:
+        report.add(
+            f.line,
+            f"command: empty list; expected the program and its arguments, {_COMMAND_EXAMPLE}",
+        )
+        return None
+    argv: list[str] = []
+    for number, item in enumerate(f.node.items, start=1):
+        # Source text, so `[sleep, 5]` and `[echo, yes]` pass what was written.
+        if isinstance(item, YScalar) and not item.is_null and item.raw:
+            argv.append(item.raw)
+        else:
+            # Arguments may hold secrets too: say which one, not what it is.
+            report.add(
+                item.line,
+                f"command: argument {number} is {kind(item)}; expected a non-empty string",
+            )
+    return tuple(argv) if len(argv) == len(f.node.items) else None
