@@ -31,6 +31,8 @@ class Report:
     task: str
     file: str
     problems: list[TaskProblem] = field(default_factory=list)
+    suggested: set[str] = field(default_factory=set)
+    """Keys offered as "did you mean"; a missing-key problem for them would say it twice."""
 
     def add(self, line: int | None, message: str) -> None:
         """Record one problem at ``line`` (1-based, or None for the whole file)."""
@@ -89,10 +91,16 @@ def load_mapping(text: str, report: Report, *, empty_message: str | None) -> YMa
     return node
 
 
+def close_match(name: str, allowed: Iterable[str]) -> str | None:
+    """The allowed word ``name`` is most likely a typo of, if any."""
+    close = difflib.get_close_matches(name.lower(), list(allowed), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def suggest(name: str, allowed: Iterable[str]) -> str:
     """`` (did you mean 'time'?)`` when ``name`` looks like a typo of an allowed word, or ``""``."""
-    close = difflib.get_close_matches(name.lower(), list(allowed), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    close = close_match(name, allowed)
+    return f" (did you mean '{close}'?)" if close else ""
 
 
 def fields(
@@ -123,10 +131,13 @@ def fields(
             if elsewhere is not None and name in elsewhere:
                 report.add(key.line, f"{elsewhere[name]}; expected one of: {expected}")
             else:
+                close = close_match(name, allowed)
+                hint = ""
+                if close is not None:
+                    hint = f" (did you mean '{close}'?)"
+                    report.suggested.add(prefix + close)
                 report.add(
-                    key.line,
-                    f"unknown key '{prefix}{name}'{suggest(name, allowed)}; "
-                    f"expected one of: {expected}",
+                    key.line, f"unknown key '{prefix}{name}'{hint}; expected one of: {expected}"
                 )
             continue
         found[name] = Field(name, key.line, value)

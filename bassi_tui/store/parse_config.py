@@ -76,7 +76,11 @@ def parse_config(
     executor = opt(
         got, "executor", lambda f: read_choice(f, report, "executor", EXECUTORS), d.executor
     )
-    if executor == "command" and given(got, "command") is None:
+    if (
+        executor == "command"
+        and given(got, "command") is None
+        and "command" not in report.suggested  # `comand:` already said "did you mean"
+    ):
         # A bad `command:` value has its own problem already; this is for a missing one.
         report.add(
             got["executor"].line,

@@ -154,7 +154,8 @@ def _by_type(
     def need(name: str, what: str) -> Field | None:
         f = got.get(name)
         if f is None:
-            report.add(type_line, f"type {stype} needs `{name}:`; {what}")
+            if name not in report.suggested:  # `tiem:` already said "did you mean 'time'?"
+                report.add(type_line, f"type {stype} needs `{name}:`; {what}")
             return None
         if f.is_null:
             report.add(f.line, f"{name}: missing value; {what}")
@@ -232,11 +233,11 @@ def _interval(type_line: int, got: dict[str, Field], report: Report) -> float | 
             ok = False
         else:
             total += amount * factor
-    if first is None:
+    if first is None and not report.suggested & scale.keys():
         report.add(
             type_line, "type interval needs at least one of `seconds:`, `minutes:`, `hours:`"
         )
-    elif ok and not 0 < total <= MAX_INTERVAL_SECONDS:
+    elif first is not None and ok and not 0 < total <= MAX_INTERVAL_SECONDS:
         what = "0; expected more than 0 seconds" if total == 0 else "over 100 years; expected less"
         report.add(first.line, f"interval: the total is {what}")
     return total if ok and math.isfinite(total) else None

@@ -117,8 +117,7 @@ def test_every_problem_in_every_file_is_reported(tmp_path: Path) -> None:
     )
     task = load_task(folder)
     assert [(p.file, p.line) for p in task.problems] == [
-        ("schedule.yaml", 1),  # type daily needs `time:`
-        ("schedule.yaml", 2),  # unknown key 'tiem'
+        ("schedule.yaml", 2),  # unknown key 'tiem' (did you mean 'time'?)
         ("prompt.txt", None),
         ("config.yaml", 1),  # timeout
         ("config.yaml", 2),  # executor command without command

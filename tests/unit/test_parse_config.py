@@ -97,6 +97,11 @@ def test_command_executor_without_command() -> None:
     assert "executor command needs `command:`" in p.message
 
 
+def test_command_executor_with_a_misspelt_command_is_one_problem() -> None:
+    p = one("executor: command\ncomand: [cat]\n")
+    assert p.line == 2 and "did you mean 'command'?" in p.message
+
+
 def test_command_executor_with_empty_command_list() -> None:
     p = one("executor: command\ncommand: []\n")
     assert p.line == 2

@@ -109,14 +109,23 @@ def test_once_without_timezone_uses_the_system_zone(monkeypatch: pytest.MonkeyPa
 
 
 def test_unknown_key_names_the_line_and_suggests() -> None:
-    problems = bad("type: daily\ntiem: 09:30\n")
-    typo = problems[1]
+    # One mistake, one problem: no second "needs `time:`" for the key the typo stands for.
+    typo = one("type: daily\ntiem: 09:30\n")
     assert (typo.file, typo.line) == ("schedule.yaml", 2)
     assert "unknown key 'tiem'" in typo.message
     assert "did you mean 'time'?" in typo.message
     assert "expected one of: type, time, enabled, timezone, jitter" in typo.message
-    # and the real `time` is then missing, pointed at the `type:` line
-    assert problems[0].line == 1 and "needs `time:`" in problems[0].message
+
+
+def test_typo_of_an_interval_unit_is_one_problem() -> None:
+    p = one("type: interval\nminuts: 5\n")
+    assert p.line == 2 and "did you mean 'minutes'?" in p.message
+
+
+def test_missing_key_without_a_typo_points_at_the_type_line() -> None:
+    p = one("type: daily\njitter: 5\n")
+    assert p.line == 1
+    assert p.message.startswith('type daily needs `time:`; expected "HH:MM"')
 
 
 def test_key_of_another_type_says_it_does_not_apply() -> None:
