@@ -1,0 +1,38 @@
+"""The runner for each executor name in config.yaml, one shared instance per name.
+
+Shared so the anthropic runner's HTTP clients (and their connection pools) are reused across
+runs. Building a runner is cheap: nothing here imports the anthropic SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bassi_tui.executor.anthropic_runner import AnthropicRunner
+from bassi_tui.executor.base import Runner
+from bassi_tui.executor.command_runner import CommandRunner
+from bassi_tui.executor.echo_runner import EchoRunner
+
+__all__ = ["RUNNER_NAMES", "get_runner"]
+
+_FACTORIES: dict[str, Callable[[], Runner]] = {
+    "anthropic": AnthropicRunner,
+    "command": CommandRunner,
+    "echo": EchoRunner,
+}
+RUNNER_NAMES: tuple[str, ...] = tuple(_FACTORIES)
+"""Every executor name :func:`get_runner` knows."""
+
+_instances: dict[str, Runner] = {}
+
+
+def get_runner(name: str) -> Runner:
+    """The shared runner for ``name``; ValueError for an unknown executor."""
+    runner = _instances.get(name)
+    if runner is None:
+        factory = _FACTORIES.get(name)
+        if factory is None:
+            known = ", ".join(RUNNER_NAMES)
+            raise ValueError(f"unknown executor {name!r}: expected one of {known}")
+        runner = _instances[name] = factory()
+    return runner
