@@ -13,7 +13,7 @@ from bassi_tui.executor.base import Runner
 from bassi_tui.executor.command_runner import CommandRunner
 from bassi_tui.executor.echo_runner import EchoRunner
 
-__all__ = ["RUNNER_NAMES", "get_runner"]
+__all__ = ["RUNNER_NAMES", "close_runners", "get_runner"]
 
 _FACTORIES: dict[str, Callable[[], Runner]] = {
     "anthropic": AnthropicRunner,
@@ -36,3 +36,11 @@ def get_runner(name: str) -> Runner:
             raise ValueError(f"unknown executor {name!r}: expected one of {known}")
         runner = _instances[name] = factory()
     return runner
+
+
+async def close_runners() -> None:
+    """Close what the shared runners opened on the running loop (HTTP clients); at shutdown."""
+    for runner in list(_instances.values()):
+        aclose = getattr(runner, "aclose", None)
+        if aclose is not None:
+            await aclose()

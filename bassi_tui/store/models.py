@@ -115,7 +115,7 @@ class TaskConfig:
     environment: dict[str, str] = field(default_factory=dict)
     missed_task_policy: MissedPolicy = "skip"
     executor: ExecutorName = "anthropic"
-    model: str = "claude-sonnet-4-5"
+    model: str = "claude-sonnet-4-6"
     max_tokens: int = 4096
     system: str | None = None
     command: tuple[str, ...] = ()

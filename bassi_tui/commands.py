@@ -1,0 +1,114 @@
+"""The one-shot commands: ``check``, ``next`` and ``run`` (no UI, no scheduler)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bassi_tui.scheduler.engine import list_task_folders
+from bassi_tui.scheduler.events import EngineEvent, RunOutput, RunRetrying, RunStarted
+from bassi_tui.scheduler.triggers import describe_schedule, next_fire_times, resolve_zone
+from bassi_tui.store.models import Task
+from bassi_tui.store.parse import load_task
+from bassi_tui.store.state import parse_time, read_state
+
+
+def _find_task(tasks_dir: Path, name: str) -> Task | None:
+    """Load TASK by folder name under the tasks dir (a path to a folder works too)."""
+    candidate = Path(name)
+    folder = candidate if candidate.is_dir() and ("/" in name) else tasks_dir / name
+    if name.startswith(".") or not folder.is_dir():
+        print(f"bassi-tui: no task named {name!r} in {tasks_dir}", file=sys.stderr)
+        known = list_task_folders(tasks_dir)
+        if known:
+            print(f"known tasks: {', '.join(known)}", file=sys.stderr)
+        return None
+    return load_task(folder)
+
+
+def _print_problems(task: Task) -> None:
+    for problem in task.problems:
+        print(f"{task.name}/{problem.location()}: {problem.message}", file=sys.stderr)
+
+
+def check_command(tasks_dir: Path) -> int:
+    """Validate every task folder; print each problem as task/file:line; 1 if any."""
+    if not tasks_dir.is_dir():
+        print(f"bassi-tui check: {tasks_dir} is not a folder", file=sys.stderr)
+        return 2
+    names = list_task_folders(tasks_dir)
+    broken = 0
+    for name in names:
+        task = load_task(tasks_dir / name)
+        if task.problems:
+            broken += 1
+            _print_problems(task)
+        elif task.schedule is not None:
+            print(f"ok  {name}: {describe_schedule(task.schedule)}")
+    summary = f"{len(names)} task(s), {broken} with problems"
+    print(summary, file=sys.stderr if broken else sys.stdout)
+    return 1 if broken else 0
+
+
+def next_command(tasks_dir: Path, name: str, n: int) -> int:
+    """Print the next N fire times of a task, ISO 8601 with offset, in the task's zone."""
+    task = _find_task(tasks_dir, name)
+    if task is None:
+        return 2
+    if not task.ok or task.schedule is None:
+        _print_problems(task)
+        return 1
+    if n < 1:
+        print("bassi-tui next: -n must be at least 1", file=sys.stderr)
+        return 2
+    state = read_state(task.path).state
+    if task.schedule.type == "once" and state.get("once_fired"):
+        print(f"{name}: this once task has already fired; it will not fire again", file=sys.stderr)
+        return 0
+    anchor = parse_time(state.get("last_scheduled_fire"))
+    zone = resolve_zone(task.schedule)
+    times = next_fire_times(task.schedule, n, now=datetime.now(UTC), anchor=anchor)
+    for when in times:
+        print(when.astimezone(zone).isoformat(timespec="seconds"))
+    if not task.schedule.enabled:
+        print(f"{name} is disabled (enabled: false): these fires will not happen", file=sys.stderr)
+    if not times:
+        print(f"{name}: no future fire times", file=sys.stderr)
+    return 0
+
+
+def run_command(tasks_dir: Path, name: str) -> int:
+    """Run one task now, streaming its output to stdout; 0 only when the run succeeded."""
+    from bassi_tui.scheduler.runs import RunContext, execute_run
+
+    task = _find_task(tasks_dir, name)
+    if task is None:
+        return 2
+    if not task.ok:
+        _print_problems(task)
+        return 1
+
+    def emit(event: EngineEvent) -> None:
+        if isinstance(event, RunOutput):
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+        elif isinstance(event, RunStarted):
+            print(f"running {name} -> {event.result_file}", file=sys.stderr)
+        elif isinstance(event, RunRetrying):
+            print(
+                f"attempt {event.attempt} failed ({event.error}); retrying in {event.delay:.1f} s",
+                file=sys.stderr,
+            )
+
+    try:
+        finished = asyncio.run(execute_run(task, RunContext("manual"), emit))
+    except KeyboardInterrupt:
+        print("\ninterrupted: the run is recorded as interrupted", file=sys.stderr)
+        return 130
+    if finished.status != "success":
+        print(f"\n{name}: {finished.status}: {finished.error}", file=sys.stderr)
+        return 1
+    print(f"\n{name}: success in {finished.duration:.1f} s", file=sys.stderr)
+    return 0

@@ -1,0 +1,55 @@
+"""The offline demo: a tasks dir of example tasks on the ``echo`` executor.
+
+Created under ``~/.bassi/demo-tasks`` (never the real tasks dir). Files that already exist are
+left alone, so a newcomer's edits to the demo survive the next ``bassi-tui --demo``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DEMO_TASKS: dict[str, dict[str, str]] = {
+    "hello-every-5s": {
+        "schedule.yaml": "# Fires every 5 seconds. Try `p` to pause it and `r` to run it now.\n"
+        "type: interval\nseconds: 5\n",
+        "prompt.txt": "Hello from {task_name}!\nIt is {weekday}, {date} at {time}.\n"
+        "Last run: {last_run_date} (success: {last_run_success}).\n",
+        "config.yaml": "executor: echo   # offline: the result is the expanded prompt\n",
+    },
+    "haiku-every-30s": {
+        "schedule.yaml": "type: interval\nseconds: 30\njitter: 2\n",
+        "prompt.txt": "Write a haiku about {weekday} mornings.\n\n"
+        "(With executor: anthropic and ANTHROPIC_API_KEY set, Claude would answer here.)\n",
+        "config.yaml": "executor: echo\noutput:\n  format: markdown\n  keep_history: 7\n",
+    },
+    "weekly-report": {
+        "schedule.yaml": 'type: weekly\nday: [monday, thursday]\ntime: "09:00"\n'
+        "timezone: Europe/Berlin\n",
+        "prompt.txt": 'Summarise the week up to {date} as JSON: {"highlights": [], "risks": []}\n',
+        "config.yaml": "executor: echo\ntimeout: 120\n",
+    },
+    "broken-on-purpose": {
+        "schedule.yaml": "# This task is broken on purpose: fix the typo below (tiem -> time)\n"
+        "# and watch it come back to life without a restart.\n"
+        'type: daily\ntiem: "07:30"\n',
+        "prompt.txt": "Good morning! Today is {weekday}.\n",
+        "config.yaml": "executor: echo\n",
+    },
+}
+
+
+def default_demo_dir() -> Path:
+    """``~/.bassi/demo-tasks``."""
+    return Path.home() / ".bassi" / "demo-tasks"
+
+
+def ensure_demo_tasks(folder: Path) -> Path:
+    """Create the demo tasks in ``folder`` where missing; return the folder."""
+    for name, files in DEMO_TASKS.items():
+        task_dir = folder / name
+        task_dir.mkdir(parents=True, exist_ok=True)
+        for filename, text in files.items():
+            path = task_dir / filename
+            if not path.exists():
+                path.write_text(text, encoding="utf-8")
+    return folder

@@ -1,0 +1,69 @@
+"""Test helpers: build task folders and wait for engine events (bounded, never a bare sleep)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from bassi_tui.scheduler.engine import Engine
+from bassi_tui.scheduler.events import EngineEvent
+
+#: Upper bound for waiting on an event. A hang guard, not a performance check.
+WAIT_S = 15.0
+
+
+def make_task(
+    root: Path,
+    name: str,
+    schedule: str = "type: interval\nhours: 1\n",
+    prompt: str = "Hello {task_name}",
+    config: str | None = "executor: echo\n",
+) -> Path:
+    """Write a task folder (each file replaced atomically, as editors do) and return it."""
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(folder / "schedule.yaml", schedule)
+    write_atomic(folder / "prompt.txt", prompt)
+    if config is not None:
+        write_atomic(folder / "config.yaml", config)
+    return folder
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Save like an editor that writes a temp file and renames it over the original."""
+    tmp = path.with_name(f"{path.name}.swp-save")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class EventLog:
+    """Collects an engine's events and lets a test wait for one that matches."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.events: list[EngineEvent] = []
+        self._changed = asyncio.Event()
+        engine.subscribe(self._on_event)
+
+    def _on_event(self, event: EngineEvent) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    async def wait_for(
+        self, predicate: Callable[[EngineEvent], bool], *, after: int = 0, timeout: float = WAIT_S
+    ) -> EngineEvent:
+        """The first event from index ``after`` on that matches, waiting up to ``timeout``."""
+        async with asyncio.timeout(timeout):
+            seen = after
+            while True:
+                for event in self.events[seen:]:
+                    if predicate(event):
+                        return event
+                seen = len(self.events)
+                self._changed.clear()
+                await self._changed.wait()
+
+    def mark(self) -> int:
+        """An index to pass as ``after`` to wait only for events from now on."""
+        return len(self.events)

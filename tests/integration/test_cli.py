@@ -1,0 +1,175 @@
+"""The command line, in process (check, next, run) and as a real subprocess (--headless)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from bassi_tui import __version__
+from bassi_tui.cli import main, resolve_tasks_dir
+from tests.helpers import make_task
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"bassi-tui {__version__}"
+
+
+def test_tasks_dir_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert resolve_tasks_dir(None) == tmp_path / ".bassi" / "tasks-scheduler"
+    monkeypatch.setenv("BASSI_TASKS_DIR", str(tmp_path / "env"))
+    assert resolve_tasks_dir(None) == tmp_path / "env"
+    assert resolve_tasks_dir(str(tmp_path / "arg")) == tmp_path / "arg"
+
+
+def test_check_reports_each_problem_with_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_task(tmp_path, "good", schedule="type: weekly\nday: monday\ntime: '09:00'\n")
+    make_task(tmp_path, "typo", schedule="type: daily\ntiem: '07:30'\n")
+    make_task(tmp_path, "badday", schedule="type: weekly\ntime: '09:00'\nday: funday\n")
+    (tmp_path / "noprompt").mkdir()
+    (tmp_path / "noprompt" / "schedule.yaml").write_text("type: interval\nminutes: 5\n")
+    assert main(["check", str(tmp_path)]) == 1
+    out = capsys.readouterr()
+    assert "ok  good: every Monday at 09:00" in out.out
+    assert "typo/schedule.yaml:2:" in out.err and "did you mean 'time'" in out.err
+    assert "badday/schedule.yaml:3:" in out.err and "funday" in out.err
+    assert "noprompt/prompt.txt" in out.err
+    assert "4 task(s), 3 with problems" in out.err
+
+
+def test_check_passes_a_clean_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_task(tmp_path, "good")
+    assert main(["check", str(tmp_path)]) == 0
+    assert "1 task(s), 0 with problems" in capsys.readouterr().out
+
+
+def test_next_prints_iso_times_in_the_task_zone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_task(tmp_path, "berlin", schedule="type: daily\ntime: '02:30'\ntimezone: Europe/Berlin\n")
+    assert main(["next", "berlin", "-n", "3", "--tasks-dir", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.split()
+    assert len(lines) == 3
+    for line in lines:
+        when = datetime.fromisoformat(line)
+        assert when.strftime("%H:%M:%S") in ("02:30:00", "03:00:00")  # 03:00 on spring day
+        assert line.endswith(("+01:00", "+02:00"))
+
+
+def test_next_unknown_task_lists_known_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_task(tmp_path, "real")
+    assert main(["next", "nope", "--tasks-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no task named 'nope'" in err and "known tasks: real" in err
+
+
+def test_run_streams_output_and_records_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_task(tmp_path, "hello", prompt="Hi from {task_name}")
+    assert main(["run", "hello", "--tasks-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith("Hi from hello")
+    state = json.loads((tmp_path / "hello" / "last_run.json").read_text())
+    assert state["run_count"] == 1 and state["last_status"] == "success"
+    meta = sorted((tmp_path / "hello" / "results").glob("*.json"))
+    assert json.loads(meta[0].read_text())["trigger"] == "manual"
+
+
+def test_run_exit_code_is_nonzero_on_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_task(tmp_path, "fails", config="executor: command\ncommand: ['sh', '-c', 'exit 3']\n")
+    assert main(["run", "fails", "--tasks-dir", str(tmp_path)]) == 1
+    assert "exited with code 3" in capsys.readouterr().err
+
+
+def test_run_without_api_key_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_task(tmp_path, "needs-key", config=None)
+    assert main(["run", "needs-key", "--tasks-dir", str(tmp_path)]) == 1
+    assert "ANTHROPIC_API_KEY is not set" in capsys.readouterr().err
+
+
+def _wait_for(predicate: object, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_headless_runs_tasks_hot_reloads_and_stops_on_sigterm(tmp_path: Path) -> None:
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    log_file = tmp_path / "bassi.log"
+    env = {**os.environ, "HOME": str(tmp_path)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bassi_tui",
+            "--headless",
+            "--tasks-dir",
+            str(tasks),
+            "--log-file",
+            str(log_file),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert _wait_for(lambda: log_file.exists() and "Watching" in log_file.read_text())
+        make_task(tasks, "tick", schedule="type: interval\nseconds: 1\n", prompt="tick")
+        results = tasks / "tick" / "results"
+        assert _wait_for(lambda: results.is_dir() and len(list(results.glob("*.txt"))) >= 2)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert "Loaded task: tick (every second" in err
+    assert "Task tick finished in" in err
+    assert "bassi-tui stopped" in err
+    assert "Loaded task: tick" in log_file.read_text()
+    assert [p.read_text() for p in sorted(results.glob("*.txt"))][:2] == ["tick", "tick"]
+
+
+def test_demo_headless_creates_demo_tasks_outside_the_real_dir(tmp_path: Path) -> None:
+    env = {**os.environ, "HOME": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bassi_tui", "--demo", "--headless"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    demo = tmp_path / ".bassi" / "demo-tasks"
+    try:
+        assert _wait_for(lambda: len(list(demo.glob("hello-every-5s/results/*.txt"))) >= 1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert not (tmp_path / ".bassi" / "tasks-scheduler").exists()
+    assert "broken-on-purpose: schedule.yaml:4" in err or "schedule.yaml:4" in err
