@@ -20,16 +20,28 @@ from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bassi_tui.executor.runners import close_runners
-from bassi_tui.scheduler.events import EngineEvent, LogLine, RunFinished, TaskChanged, TaskView
+from bassi_tui.scheduler.events import (
+    EngineEvent,
+    LogLine,
+    Role,
+    RoleChanged,
+    RunFinished,
+    TaskChanged,
+    TaskView,
+)
+from bassi_tui.scheduler.lock import InstanceLock
+from bassi_tui.scheduler.missed import find_missed
+from bassi_tui.scheduler.requests import take_requests, write_request
 from bassi_tui.scheduler.runs import RunContext, execute_run
 from bassi_tui.scheduler.triggers import build_trigger, describe_schedule
 from bassi_tui.store import edit
 from bassi_tui.store.atomic import clean_stray_temps
 from bassi_tui.store.models import Task, Trigger
 from bassi_tui.store.parse import load_task
-from bassi_tui.store.results import ResultRecord, list_results, prune_results
+from bassi_tui.store.recovery import recover_task
+from bassi_tui.store.results import ResultRecord, latest_result, list_results, prune_results
 from bassi_tui.store.state import apply_run, parse_time, read_state, write_state
-from bassi_tui.store.watcher import TaskWatcher
+from bassi_tui.store.watcher import ChangeKind, TaskWatcher
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +52,17 @@ JOB_DEFAULTS: dict[str, Any] = {"coalesce": True, "misfire_grace_time": None, "m
 #: A folder that is broken right after a change is re-read once more after this delay: watchfiles
 #: can miss files created inside a brand-new folder.
 SETTLE_RECHECK_S = 0.3
+#: How often a monitor tries to take the lock over from the scheduling instance.
+TAKEOVER_POLL_S = 1.0
+
+
+def _now() -> datetime:
+    return datetime.now().astimezone()
+
+
+def _read_live(path: Path) -> tuple[dict[str, Any], ResultRecord | None]:
+    """A task's state and newest run, as another instance wrote them (monitors)."""
+    return read_state(path).state, latest_result(path / "results")
 
 
 def list_task_folders(tasks_dir: Path) -> list[str]:
@@ -68,6 +91,11 @@ class Engine:
         self._background: set[asyncio.Task[Any]] = set()
         self._scheduler: AsyncIOScheduler | None = None
         self._watcher: TaskWatcher | None = None
+        self._lock = InstanceLock(tasks_dir)
+        #: "scheduler" runs tasks; "monitor" shows another instance's runs and forwards `r`.
+        self.role: Role = "monitor"
+        #: Monitors: runs in flight in the scheduling instance, seen in results/ metadata.
+        self._remote_running: dict[str, datetime] = {}
         self.started = False
 
     # -- events -------------------------------------------------------------------------------
@@ -91,24 +119,73 @@ class Engine:
     # -- life cycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Load every task, start the scheduler and (unless disabled) the watcher."""
+        """Take the role, load every task, start the scheduler and (unless disabled) the watcher.
+
+        The first instance on a tasks dir schedules; later ones monitor and take over when it
+        stops (even by kill -9: the kernel drops its lock).
+        """
         self.tasks_dir.mkdir(parents=True, exist_ok=True)
+        self.role = "scheduler" if self._lock.try_acquire() else "monitor"
         names = list_task_folders(self.tasks_dir)
-        loaded = await asyncio.to_thread(self._load_many, names)
+        loaded = await asyncio.to_thread(self._load_many, names, self.role == "scheduler")
         self._scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
         self._scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
         self._scheduler.start()
-        for task, state in loaded:
-            self._apply(task, state, new=True)
+        for task, state, notes in loaded:
+            self._say_notes(task.name, notes)
+            self._apply(task, state, new=True, sync=False)
         self.started = True
         count = f"{len(loaded)} task" + ("" if len(loaded) == 1 else "s")
         self._say("info", f"Watching {self.tasks_dir} ({count})")
+        if self.role == "scheduler":
+            self._settle_downtime()
+            await self._process_requests()
+        else:
+            self._announce_monitor()
+            self._spawn(self._takeover_loop(), "takeover")
         if self._watch:
             self._watcher = TaskWatcher(
-                self.tasks_dir, self.reload, force_polling=self.force_polling
+                self.tasks_dir,
+                self._on_files_changed,
+                wants=self._wants,
+                force_polling=self.force_polling,
             )
             self._spawn(self._watcher.run(), "watcher")
             await self._watcher.wait_ready()
+
+    def _settle_downtime(self) -> None:
+        """As the new scheduler: record (and per policy run) fires missed while none ran."""
+        for name in sorted(self._tasks):
+            if not self._catch_up(name):
+                self._sync_next_run(name)
+
+    def _announce_monitor(self) -> None:
+        holder = self._lock.holder() or {}
+        who = f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}"
+        self._say("info", f"Another bassi-tui ({who}) schedules these tasks: monitoring")
+        self.emit(RoleChanged("monitor", who))
+
+    async def _takeover_loop(self) -> None:
+        while self.role == "monitor":
+            await asyncio.sleep(TAKEOVER_POLL_S)
+            if self._lock.try_acquire():
+                await self._become_scheduler()
+
+    async def _become_scheduler(self) -> None:
+        self.role = "scheduler"
+        self._remote_running.clear()
+        self._say("warning", "The scheduling instance stopped: this one schedules now")
+        names = list_task_folders(self.tasks_dir)
+        loaded = await asyncio.to_thread(self._load_many, names, True)
+        for task, state, notes in loaded:
+            self._say_notes(task.name, notes)
+            self._tasks.pop(task.name, None)  # re-apply as new so a job is created
+            self._apply(task, state, new=True, sync=False, quiet=True)
+        for gone in set(self._tasks) - set(names):
+            self._remove(gone)
+        self._settle_downtime()
+        self.emit(RoleChanged("scheduler"))
+        await self._process_requests()
 
     async def stop(self) -> None:
         """Stop watching and scheduling; runs in flight are recorded as interrupted."""
@@ -123,6 +200,7 @@ class Engine:
             bg.cancel()
         await asyncio.gather(*runs, *self._background, return_exceptions=True)
         await close_runners()
+        self._lock.release()
         self.started = False
 
     def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
@@ -139,17 +217,49 @@ class Engine:
 
     # -- loading ------------------------------------------------------------------------------
 
-    def _load_one(self, name: str) -> tuple[Task, dict[str, Any]]:
+    def _load_one(self, name: str, recover: bool = False) -> tuple[Task, dict[str, Any], list[str]]:
+        """Read a task folder (in a thread); as scheduler, also put a crashed run right."""
         path = self.tasks_dir / name
-        clean_stray_temps(path)
-        clean_stray_temps(path / "results")
+        notes: list[str] = []
+        if recover:
+            clean_stray_temps(path)
+            clean_stray_temps(path / "results")
         read = read_state(path)
+        state = read.state
         if read.set_aside is not None:
-            log.warning("%s: unreadable last_run.json set aside as %s", name, read.set_aside.name)
-        return load_task(path), read.state
+            notes.append(f"unreadable last_run.json set aside as {read.set_aside.name}")
+        if recover:
+            state, done = recover_task(
+                path, state, state_was_lost=read.set_aside is not None, now=_now()
+            )
+            if done.rebuilt_state:
+                notes.append("last_run.json rebuilt from the results' records")
+            for record in done.interrupted:
+                notes.append(f"run {record.stem} was interrupted (bassi-tui stopped mid-run)")
+        return load_task(path), state, notes
 
-    def _load_many(self, names: list[str]) -> list[tuple[Task, dict[str, Any]]]:
-        return [self._load_one(name) for name in names]
+    def _load_many(
+        self, names: list[str], recover: bool
+    ) -> list[tuple[Task, dict[str, Any], list[str]]]:
+        return [self._load_one(name, recover) for name in names]
+
+    def _say_notes(self, name: str, notes: list[str]) -> None:
+        for note in notes:
+            self._say("warning", f"Task {name}: {note}", name)
+
+    def _wants(self, kind: ChangeKind) -> bool:
+        # The scheduler never hears its own writes; monitors follow them to show live state.
+        if kind == "task":
+            return True
+        return (kind == "request") == (self.role == "scheduler")
+
+    async def _on_files_changed(self, changes: dict[ChangeKind, set[str]]) -> None:
+        if "task" in changes:
+            await self.reload(changes["task"])
+        if "state" in changes and self.role == "monitor":
+            await self._refresh_states(changes["state"])
+        if "request" in changes and self.role == "scheduler":
+            await self._process_requests()
 
     async def reload(self, names: set[str]) -> None:
         """Re-read the named task folders from disk and apply what changed."""
@@ -159,7 +269,8 @@ class Engine:
                 if name in self._tasks:
                     self._remove(name)
                 continue
-            task, state = await asyncio.to_thread(self._load_one, name)
+            task, state, notes = await asyncio.to_thread(self._load_one, name)
+            self._say_notes(name, notes)
             old = self._tasks.get(name)
             if old == task and self._states.get(name) == state:
                 continue
@@ -167,11 +278,29 @@ class Engine:
             if not task.ok:
                 self._spawn(self._settle(name), f"settle:{name}")
 
+    async def _refresh_states(self, names: set[str]) -> None:
+        """Monitors: pick up another instance's writes (counters, a run starting or ending)."""
+        for name in sorted(names):
+            if name not in self._tasks:
+                continue
+            path = self.tasks_dir / name
+            state, latest = await asyncio.to_thread(_read_live, path)
+            running = latest.started if latest is not None and latest.status == "running" else None
+            before = self.view(name)
+            self._states[name] = state
+            if running is not None:
+                self._remote_running[name] = running
+            else:
+                self._remote_running.pop(name, None)
+            after = self.view(name)
+            if after != before:
+                self.emit(TaskChanged(name, "updated", after))
+
     async def _settle(self, name: str) -> None:
         await asyncio.sleep(SETTLE_RECHECK_S)
         folder = self.tasks_dir / name
         if folder.is_dir():
-            task, state = await asyncio.to_thread(self._load_one, name)
+            task, state, _ = await asyncio.to_thread(self._load_one, name)
             if task != self._tasks.get(name):
                 self._apply(task, state, new=name not in self._tasks)
 
@@ -186,35 +315,48 @@ class Engine:
         if self._scheduler is not None and self._scheduler.get_job(name) is not None:
             self._scheduler.remove_job(name)
 
-    def _apply(self, task: Task, state: dict[str, Any], *, new: bool) -> None:
+    def _apply(
+        self,
+        task: Task,
+        state: dict[str, Any],
+        *,
+        new: bool,
+        sync: bool = True,
+        quiet: bool = False,
+    ) -> None:
         name = task.name
         old = self._tasks.get(name)
         self._tasks[name] = task
         self._states[name] = state
-        if not task.ok or task.schedule is None:
+        schedule = task.schedule
+        if not task.ok or schedule is None:
             self._unschedule(name)
             for problem in task.problems:
                 self._say("error", f"Task {name}: {problem.location()}: {problem.message}", name)
-            self.emit(TaskChanged(name, "broken", self.view(name)))
-            return
-        schedule = task.schedule
-        words = describe_schedule(schedule)
-        if not schedule.enabled:
+            change: Any = "broken"
+        elif not schedule.enabled:
             self._unschedule(name)
-            self._say("info", f"Disabled task: {name} ({words})", name)
-            self.emit(TaskChanged(name, "disabled", self.view(name)))
-            return
-        if old is None or old.schedule != schedule or self._job_next(name) is None:
-            self._schedule(task, state)
-        verb = "Loaded" if new else "Updated"
-        when = self._job_next(name)
-        suffix = f", next at {when.astimezone():%Y-%m-%d %H:%M:%S}" if when else ", nothing due"
-        self._say("info", f"{verb} task: {name} ({words}{suffix})", name)
-        self.emit(TaskChanged(name, "loaded" if new else "updated", self.view(name)))
+            self._say("info", f"Disabled task: {name} ({describe_schedule(schedule)})", name)
+            change = "disabled"
+        else:
+            if old is None or old.schedule != schedule or self._job_next(name) is None:
+                self._schedule(task, state)
+            when = self.next_run(name)
+            suffix = f", next at {when.astimezone():%Y-%m-%d %H:%M:%S}" if when else ""
+            if not quiet:
+                verb = "Loaded" if new else "Updated"
+                words = describe_schedule(schedule)
+                self._say("info", f"{verb} task: {name} ({words}{suffix})", name)
+            change = "loaded" if new else "updated"
+        if sync:
+            self._sync_next_run(name)
+        self.emit(TaskChanged(name, change, self.view(name)))
 
     def _schedule(self, task: Task, state: dict[str, Any]) -> None:
         assert self._scheduler is not None and task.schedule is not None
         self._unschedule(task.name)
+        if self.role != "scheduler":
+            return  # monitors show the scheduler's next_run from last_run.json
         if task.schedule.type == "once" and state.get("once_fired"):
             return  # a once task runs at most once, ever
         anchor = parse_time(state.get("last_scheduled_fire"))
@@ -226,6 +368,93 @@ class Engine:
     def _job_next(self, name: str) -> datetime | None:
         job = self._scheduler.get_job(name) if self._scheduler is not None else None
         return job.next_run_time if job is not None else None
+
+    def next_run(self, name: str) -> datetime | None:
+        """When the task fires next: the job's time, or (monitors) what the scheduler wrote."""
+        if self.role == "scheduler":
+            return self._job_next(name)
+        task = self._tasks.get(name)
+        if task is None or not task.ok or task.schedule is None or not task.schedule.enabled:
+            return None
+        return parse_time(self._states.get(name, {}).get("next_run"))
+
+    def _sync_next_run(self, name: str) -> None:
+        """Keep next_run in last_run.json true, so a restart can tell which fires it missed.
+
+        Written only when it really changed (a jittered time that moved by less than the jitter
+        is left alone), so a start over 10,000 tasks does not rewrite 10,000 files.
+        """
+        task = self._tasks.get(name)
+        if self.role != "scheduler" or task is None:
+            return
+        state = self._states.get(name, {})
+        new = self._job_next(name)
+        old = parse_time(state.get("next_run"))
+        if old == new:
+            return
+        if old is not None and new is not None and task.schedule is not None:
+            slack = task.schedule.jitter + 1.0
+            if abs((new - old).total_seconds()) <= slack:
+                return
+        state = {**state, "next_run": new.isoformat() if new else None}
+        self._write_state(task, state)
+
+    def _write_state(self, task: Task, state: dict[str, Any]) -> None:
+        try:
+            write_state(task.path, state)
+        except OSError as exc:  # a vanished folder or a full disk must not stop the engine
+            self._say("error", f"Task {task.name}: cannot write last_run.json: {exc}", task.name)
+            return
+        self._states[task.name] = state
+
+    def _catch_up(self, name: str) -> bool:
+        """Record fires missed while no instance scheduled; run once for catchup. True if any."""
+        task = self._tasks.get(name)
+        if task is None or not task.ok or task.schedule is None or not task.schedule.enabled:
+            return False
+        state = self._states.get(name, {})
+        expected = parse_time(state.get("next_run"))
+        if expected is None or (task.schedule.type == "once" and state.get("once_fired")):
+            return False
+        anchor = parse_time(state.get("last_scheduled_fire"))
+        missed = find_missed(build_trigger(task.schedule, anchor=anchor), expected, _now())
+        if missed is None:
+            return False
+        policy = task.config.missed_task_policy
+        action = {
+            "skip": "not run",
+            "catchup": "running it once now",
+            "notify": "not run (notify)",
+        }[policy]
+        message = f"{missed.describe()} while no bassi-tui was scheduling; {action}"
+        new_state = apply_run(
+            state,
+            timestamp=_now(),
+            status="missed",
+            duration=0.0,
+            result_file=None,
+            error=f"{message} (missed_task_policy: {policy})",
+            next_run=self._job_next(name),
+        )
+        new_state["missed_count"] = int(state.get("missed_count") or 0) + missed.count
+        if task.schedule.type == "once":
+            new_state["once_fired"] = True
+        self._write_state(task, new_state)
+        level: Any = "error" if policy == "notify" else "warning"
+        self._say(level, f"Task {name}: {message}", name)
+        if policy == "catchup":
+            self.start_run(name, "catchup", scheduled_for=missed.last)
+        self.emit(TaskChanged(name, "updated", self.view(name)))
+        return True
+
+    async def _process_requests(self) -> None:
+        """Start the runs other instances asked for (``r`` in a monitor, ``bassi-tui run``)."""
+        for request in await asyncio.to_thread(take_requests, self.tasks_dir, _now()):
+            if request.task not in self._tasks:
+                self._say("warning", f"Run request for unknown task {request.task!r} ignored")
+                continue
+            self._say("info", f"Run of {request.task} requested by another instance", request.task)
+            self.start_run(request.task, "manual", request_id=request.id)
 
     # -- views --------------------------------------------------------------------------------
 
@@ -241,7 +470,7 @@ class Engine:
             path=task.path,
             description=describe_schedule(schedule) if schedule else "not scheduled",
             enabled=bool(schedule and schedule.enabled),
-            next_run=self._job_next(name),
+            next_run=self.next_run(name),
             problems=task.problems,
             last_run=parse_time(state.get("last_run")),
             last_status=state.get("last_status"),
@@ -249,7 +478,7 @@ class Engine:
             run_count=int(state.get("run_count") or 0),
             success_count=int(state.get("success_count") or 0),
             failure_count=int(state.get("failure_count") or 0),
-            running_since=self._running_since.get(name),
+            running_since=self._running_since.get(name) or self._remote_running.get(name),
             executor=task.config.executor,
         )
 
@@ -282,18 +511,36 @@ class Engine:
         self.start_run(name, "scheduled", scheduled_for=slot)
 
     def run_now(self, name: str) -> bool:
-        """Run a task now (the ``r`` key); False when there is no runnable task of that name."""
+        """Run a task now (the ``r`` key); False when there is no runnable task of that name.
+
+        A monitor asks the scheduling instance through a request file, so the task runs once.
+        """
+        if self.role == "monitor":
+            task = self._tasks.get(name)
+            if task is None or not task.ok:
+                self._say("warning", f"Task {name} cannot run: it is missing or broken", name)
+                return False
+            write_request(self.tasks_dir, name)
+            self._say("info", f"Asked the scheduling instance to run {name}", name)
+            return True
         return self.start_run(name, "manual")
 
     def start_run(
-        self, name: str, trigger: Trigger, *, scheduled_for: datetime | None = None
+        self,
+        name: str,
+        trigger: Trigger,
+        *,
+        scheduled_for: datetime | None = None,
+        request_id: str | None = None,
     ) -> bool:
         """Start a run subject to the task's overlap policy; True when it started or queued."""
         task = self._tasks.get(name)
         if task is None or not task.ok or task.schedule is None:
             self._say("warning", f"Task {name} cannot run: it is missing or broken", name)
             return False
-        ctx = RunContext(trigger, scheduled_for, once=task.schedule.type == "once")
+        ctx = RunContext(
+            trigger, scheduled_for, once=task.schedule.type == "once", request_id=request_id
+        )
         if self._running.get(name):
             policy = task.config.overlap
             if policy == "skip":
@@ -319,8 +566,7 @@ class Engine:
             error="previous run still in progress",
             next_run=self._job_next(task.name),
         )
-        write_state(task.path, state)
-        self._states[task.name] = state
+        self._write_state(task, state)
 
     async def _run(self, task: Task, ctx: RunContext) -> RunFinished:
         name = task.name

@@ -15,6 +15,7 @@ from bassi_tui.store.models import RunStatus, TaskProblem, Trigger
 
 TaskChange = Literal["loaded", "updated", "removed", "broken", "disabled"]
 LogLevel = Literal["debug", "info", "warning", "error"]
+Role = Literal["scheduler", "monitor"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,4 +112,14 @@ class LogLine:
     time: datetime = field(default_factory=lambda: datetime.now().astimezone())
 
 
-EngineEvent = TaskChanged | RunStarted | RunOutput | RunRetrying | RunFinished | LogLine
+@dataclass(frozen=True, slots=True)
+class RoleChanged:
+    """This instance became the scheduler, or runs as a monitor of another one (``holder``)."""
+
+    role: Role
+    holder: str | None = None  # "pid 1234 on host" of the scheduling instance, for monitors
+
+
+EngineEvent = (
+    TaskChanged | RunStarted | RunOutput | RunRetrying | RunFinished | LogLine | RoleChanged
+)

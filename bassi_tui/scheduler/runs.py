@@ -22,6 +22,7 @@ from bassi_tui.executor.runners import get_runner
 from bassi_tui.executor.template import expand_prompt, template_variables
 from bassi_tui.scheduler.events import EngineEvent, RunFinished, RunOutput, RunRetrying, RunStarted
 from bassi_tui.store.models import RunStatus, Task, Trigger
+from bassi_tui.store.recovery import HOST
 from bassi_tui.store.results import ResultWriter
 from bassi_tui.store.state import apply_run, parse_time, read_state, write_state
 
@@ -38,6 +39,7 @@ class RunContext:
     scheduled_for: datetime | None = None
     next_run: datetime | None = None
     once: bool = False
+    request_id: str | None = None  # set when a monitor or `bassi-tui run` asked for this run
 
 
 def _now() -> datetime:
@@ -72,7 +74,10 @@ async def execute_run(task: Task, ctx: RunContext, emit: Emit) -> RunFinished:
         "request_id": None,
         "error": None,
         "result_file": writer.output_file.name,
-        "pid": os.getpid(),  # lets a later start tell a crashed run from a live one
+        "run_request": ctx.request_id,
+        # pid and host let a later start tell a crashed run from a live one.
+        "pid": os.getpid(),
+        "host": HOST,
     }
     writer.write_meta(meta)
     emit(RunStarted(task.name, run_id, ctx.trigger, started, writer.output_file))
@@ -154,6 +159,7 @@ async def execute_run(task: Task, ctx: RunContext, emit: Emit) -> RunFinished:
             exit_code=result.exit_code,
         )
     meta.pop("pid", None)
+    meta.pop("host", None)
     writer.write_meta(meta)
 
     fresh = read_state(task.path).state

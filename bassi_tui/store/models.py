@@ -28,7 +28,7 @@ OutputFormat = Literal["text", "json", "markdown"]
 MissedPolicy = Literal["skip", "catchup", "notify"]
 OverlapPolicy = Literal["skip", "queue", "allow"]
 Trigger = Literal["scheduled", "manual", "catchup"]
-RunStatus = Literal["running", "success", "failed", "timeout", "interrupted", "skipped"]
+RunStatus = Literal["running", "success", "failed", "timeout", "interrupted", "skipped", "missed"]
 
 SCHEDULE_FILE = "schedule.yaml"
 PROMPT_FILE = "prompt.txt"

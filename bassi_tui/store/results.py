@@ -124,6 +124,14 @@ def _read_meta(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _record(results_dir: Path, stem: str, meta_file: Path, meta: dict[str, Any]) -> ResultRecord:
+    # The output name comes from a file on disk: never let it point outside results/.
+    out_name = meta.get("result_file")
+    safe = isinstance(out_name, str) and "/" not in out_name and out_name not in ("", ".", "..")
+    output = results_dir / str(out_name) if safe else None
+    return ResultRecord(stem, meta_file, output, meta)
+
+
 def list_results(results_dir: Path) -> list[ResultRecord]:
     """Every run with a readable metadata file, newest first."""
     try:
@@ -178,3 +186,22 @@ def prune_results(
                     path.unlink()
                     removed.append(path)
     return removed
+
+
+def latest_result(results_dir: Path) -> ResultRecord | None:
+    """The newest run, reading only its metadata file (cheap enough to call on every change)."""
+    try:
+        stems = [m.group(1) for n in os.listdir(results_dir) if (m := META_RE.match(n))]
+    except OSError:
+        return None
+    for stem in sorted(stems, key=_sort_key, reverse=True):
+        meta_file = results_dir / f"{stem}.json"
+        meta = _read_meta(meta_file)
+        if meta is None:
+            continue
+        out_name = meta.get("result_file")
+        output = (
+            results_dir / out_name if isinstance(out_name, str) and "/" not in out_name else None
+        )
+        return ResultRecord(stem, meta_file, output, meta)
+    return None

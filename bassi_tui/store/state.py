@@ -102,7 +102,8 @@ def apply_run(
 ) -> dict[str, Any]:
     """Return ``state`` updated with one finished run (counters, last_*, history)."""
     new = dict(state)
-    counted = status != "skipped"
+    # A skipped fire (overlap) or a missed one (downtime) is history, not a run.
+    counted = status not in ("skipped", "missed")
     if counted:
         new["run_count"] = int(new.get("run_count") or 0) + 1
         key = "success_count" if status == "success" else "failure_count"

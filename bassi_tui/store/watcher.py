@@ -13,10 +13,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Literal
 
 from watchfiles import Change, DefaultFilter, awatch
 
-from bassi_tui.store.models import CONFIG_FILE, PROMPT_FILE, SCHEDULE_FILE
+from bassi_tui.store.atomic import is_temp_file
+from bassi_tui.store.models import (
+    CONFIG_FILE,
+    PROMPT_FILE,
+    RESULTS_DIR,
+    SCHEDULE_FILE,
+    STATE_FILE,
+)
 
 #: The files whose change means a task must be re-read.
 TASK_FILES = frozenset({SCHEDULE_FILE, PROMPT_FILE, CONFIG_FILE})
@@ -24,43 +32,74 @@ TASK_FILES = frozenset({SCHEDULE_FILE, PROMPT_FILE, CONFIG_FILE})
 DEFAULT_DEBOUNCE_MS = 50
 
 
-def task_name_for(tasks_dir: Path, changed: str) -> str | None:
-    """The task a changed path belongs to, or None when the change is none of the tasks' business.
+#: Kinds of change: a task's own files, the engine's records of it, or a run request.
+ChangeKind = Literal["task", "state", "request"]
+REQUESTS_DIR = ".requests"
+STATE_FILE_NAMES = frozenset({STATE_FILE})
 
-    Relevant: a top-level folder itself (created, deleted, renamed) or one of its task files.
-    Ignored: dot folders, files at the top level, results/, last_run.json, temp files.
+
+def classify(tasks_dir: Path, changed: str) -> tuple[ChangeKind, str] | None:
+    """What a changed path means: (kind, task name), or None when it is nobody's business.
+
+    - task: a top-level folder itself (created, deleted, renamed) or one of its task files;
+    - state: last_run.json or anything under results/ (the engine's own writes: only monitors,
+      which show another process's runs, care about these);
+    - request: a file in .requests/ (name is the file name).
+    Ignored: other dot folders, files at the top level, temp files, other stray files.
     """
     try:
         rel = Path(changed).relative_to(tasks_dir)
     except ValueError:
         return None
     parts = rel.parts
-    if not parts or parts[0].startswith("."):
+    if not parts:
+        return None
+    if parts[0] == REQUESTS_DIR:
+        if len(parts) == 2 and parts[1].endswith(".json") and not is_temp_file(parts[1]):
+            return ("request", parts[1])
+        return None
+    if parts[0].startswith("."):
         return None
     if len(parts) == 1:
-        # The folder itself; a plain file at the top level has no task (is_dir can't tell after
-        # a delete, so let the engine decide by re-reading).
-        return parts[0]
+        # The folder itself; after a delete is_dir() can't tell a folder from a file, so the
+        # engine decides by re-reading.
+        return ("task", parts[0])
     if len(parts) == 2 and parts[1] in TASK_FILES:
         # Editors that save via a temp file and a rename end with an event naming the real file.
-        return parts[0]
+        return ("task", parts[0])
+    if len(parts) == 2 and parts[1] in STATE_FILE_NAMES:
+        return ("state", parts[0])
+    if len(parts) == 3 and parts[1] == RESULTS_DIR and not is_temp_file(parts[2]):
+        return ("state", parts[0])
     return None
 
 
+def task_name_for(tasks_dir: Path, changed: str) -> str | None:
+    """The task whose own files changed, or None (the engine's writes never count)."""
+    kind = classify(tasks_dir, changed)
+    return kind[1] if kind is not None and kind[0] == "task" else None
+
+
 class TaskWatcher:
-    """Runs watchfiles over the tasks dir and calls ``on_change`` with changed task names."""
+    """Runs watchfiles over the tasks dir and calls ``on_change`` with what changed, by kind.
+
+    ``wants`` says which kinds this instance cares about; it is asked on every change, so an
+    instance that turns from monitor into scheduler changes what it hears at once.
+    """
 
     def __init__(
         self,
         tasks_dir: Path,
-        on_change: Callable[[set[str]], Awaitable[None]],
+        on_change: Callable[[dict[ChangeKind, set[str]]], Awaitable[None]],
         *,
+        wants: Callable[[ChangeKind], bool] = lambda kind: kind == "task",
         debounce_ms: int = DEFAULT_DEBOUNCE_MS,
         force_polling: bool = False,
         poll_delay_ms: int = 300,
     ) -> None:
         self.tasks_dir = tasks_dir
         self._on_change = on_change
+        self._wants = wants
         self._debounce_ms = debounce_ms
         self._force_polling = force_polling
         self._poll_delay_ms = poll_delay_ms
@@ -69,7 +108,10 @@ class TaskWatcher:
         self._filter = DefaultFilter()
 
     def _accept(self, change: Change, path: str) -> bool:
-        return self._filter(change, path) and task_name_for(self.tasks_dir, path) is not None
+        if not self._filter(change, path):
+            return False
+        kind = classify(self.tasks_dir, path)
+        return kind is not None and self._wants(kind[0])
 
     async def wait_ready(self) -> None:
         """Wait until the watch is armed (changes after this are seen)."""
@@ -95,9 +137,13 @@ class TaskWatcher:
             ignore_permission_denied=True,
         ):
             self._ready.set()
-            names = {n for _, p in changes if (n := task_name_for(self.tasks_dir, p))}
-            if names:
-                await self._on_change(names)
+            grouped: dict[ChangeKind, set[str]] = {}
+            for _, path in changes:
+                kind = classify(self.tasks_dir, path)
+                if kind is not None and self._wants(kind[0]):
+                    grouped.setdefault(kind[0], set()).add(kind[1])
+            if grouped:
+                await self._on_change(grouped)
 
     def stop(self) -> None:
         """Ask the watch loop to end."""
