@@ -1,0 +1,208 @@
+"""BigText: a plain-text pager that draws only the lines on screen (Line API).
+
+Text of any size is shown without a hitch: the widget holds a ``Document`` (a result file opened
+by the store, or a run's live output) and asks it for the few lines in view. Every line passes
+through :func:`strip_control` and is drawn as a plain ``Segment``, so model output can contain
+neither escape sequences nor markup that takes effect. Small documents are word-wrapped to the
+width (re-wrapped on resize, incrementally as live text grows); big ones are not, and scroll
+sideways instead.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from typing import ClassVar, Protocol
+
+from rich.cells import cell_len, get_character_cell_size
+from rich.segment import Segment
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from bassi_tui.ui.sanitize import strip_control
+
+#: Wrapping a document means visiting each of its lines on every resize: only for small ones.
+WRAP_MAX_LINES = 50_000
+
+
+class Document(Protocol):
+    """What BigText needs from a text: lines by index."""
+
+    @property
+    def line_count(self) -> int: ...
+
+    @property
+    def wrappable(self) -> bool: ...
+
+    @property
+    def max_width(self) -> int: ...
+
+    def line(self, index: int) -> str: ...
+
+
+def wrap_starts(text: str, width: int) -> list[int]:
+    """Where each wrapped row of ``text`` starts: at word boundaries when the text is ASCII."""
+    if width <= 0 or (len(text) <= width and (text.isascii() or cell_len(text) <= width)):
+        return [0]
+    starts = [0]
+    if text.isascii():
+        pos, end = 0, len(text)
+        while end - pos > width:
+            space = text.rfind(" ", pos, pos + width + 1)
+            pos = space + 1 if space > pos else pos + width
+            starts.append(pos)
+        return starts
+    used = 0
+    for index, char in enumerate(text):
+        size = get_character_cell_size(char)
+        if used + size > width:
+            starts.append(index)
+            used = 0
+        used += size
+    return starts
+
+
+class BigText(ScrollView, can_focus=True):
+    """Shows a ``Document``; ``placeholder`` when there is none."""
+
+    DEFAULT_CSS = """
+    BigText {
+        scrollbar-gutter: stable;
+        background: $surface;
+        &:focus { background-tint: $foreground 4%; }
+        & > .big-text--placeholder { color: $text-muted; text-style: italic; }
+    }
+    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"big-text--placeholder"}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("w", "toggle_wrap", "Wrap", id="text.wrap", tooltip="Wrap long lines on/off"),
+        Binding("g", "scroll_home", "Top", show=False, id="text.top"),
+        Binding("G", "scroll_end", "Bottom", show=False, id="text.bottom"),
+        Binding("j", "scroll_down", "Down", show=False, id="text.down"),
+        Binding("k", "scroll_up", "Up", show=False, id="text.up"),
+    ]
+
+    wrap: reactive[bool] = reactive(True)
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.document: Document | None = None
+        self.placeholder = ""
+        self._follow = False
+        self._lines: LRUCache[int, str] = LRUCache(4096)
+        self._row_line = array("i")
+        self._row_start = array("i")
+        self._wrap_width = 0
+        self._laid_lines = 0
+
+    # -- what to show -------------------------------------------------------------------------
+
+    def show(self, document: Document | None, placeholder: str = "", *, follow: bool = False,
+             keep_scroll: bool = False) -> None:
+        """Show ``document`` from the top (or the end when ``follow``), or a placeholder."""
+        self.document = document
+        self.placeholder = placeholder
+        self._follow = follow
+        self._lines = LRUCache(4096)
+        self._rewrap(0)
+        if follow:
+            self.scroll_end(animate=False, immediate=True)
+        elif not keep_scroll:
+            self.scroll_home(animate=False, immediate=True)
+        self.refresh()
+
+    def document_grew(self) -> None:
+        """The document got more text: re-wrap its tail and keep following the end."""
+        if self.document is None:
+            return
+        at_end = self.scroll_y >= self.max_scroll_y - 1
+        last = max(0, self._laid_lines - 1)
+        self._lines.discard(last)  # the last line may have grown
+        self._rewrap(last)
+        if self._follow and at_end:
+            self.scroll_end(animate=False, immediate=True)
+        self.refresh()
+
+    @property
+    def wrapping(self) -> bool:
+        """True when the current document is word-wrapped to the width."""
+        doc = self.document
+        return bool(self.wrap and doc and doc.wrappable and doc.line_count <= WRAP_MAX_LINES)
+
+    def action_toggle_wrap(self) -> None:
+        """Wrap long lines on or off."""
+        self.wrap = not self.wrap
+
+    def watch_wrap(self) -> None:
+        self._rewrap(0)
+        self.refresh()
+
+    # -- layout -------------------------------------------------------------------------------
+
+    def _text(self, index: int) -> str:
+        text = self._lines.get(index)
+        if text is None:
+            assert self.document is not None
+            text = strip_control(self.document.line(index)).expandtabs(4)
+            self._lines.set(index, text)
+        return text
+
+    def _rewrap(self, from_line: int) -> None:
+        doc = self.document
+        width = self.scrollable_content_region.width
+        self._laid_lines = doc.line_count if doc else 0
+        if not self.wrapping or doc is None:
+            self._row_line, self._row_start = array("i"), array("i")
+            lines = doc.line_count if doc else 0
+            self.virtual_size = Size(doc.max_width if doc else 0, lines)
+            return
+        if width != self._wrap_width:
+            from_line, self._wrap_width = 0, width
+        while self._row_line and self._row_line[-1] >= from_line:
+            self._row_line.pop()
+            self._row_start.pop()
+        for index in range(from_line, doc.line_count):
+            for start in wrap_starts(self._text(index), width):
+                self._row_line.append(index)
+                self._row_start.append(start)
+        self.virtual_size = Size(width, len(self._row_line))
+
+    def on_resize(self) -> None:
+        if self.wrapping and self.scrollable_content_region.width != self._wrap_width:
+            top = self._row_line[int(self.scroll_y)] if self._row_line else 0
+            self._rewrap(0)
+            # Keep the line that was at the top at the top.
+            row = bisect_left(self._row_line, top)
+            self.scroll_to(y=row, animate=False, immediate=True)
+
+    # -- drawing ------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        style = self.rich_style
+        row = int(self.scroll_y) + y
+        doc = self.document
+        if doc is None:
+            if y == 0 and self.placeholder:
+                muted = self.get_component_rich_style("big-text--placeholder", partial=True)
+                strip = Strip([Segment(strip_control(self.placeholder), style + muted)])
+                return strip.crop_extend(0, width, style)
+            return Strip.blank(width, style)
+        if self.wrapping:
+            if row >= len(self._row_line):
+                return Strip.blank(width, style)
+            index, start = self._row_line[row], self._row_start[row]
+            text = self._text(index)
+            nxt = row + 1
+            same = nxt < len(self._row_line) and self._row_line[nxt] == index
+            piece = text[start : self._row_start[nxt] if same else len(text)]
+            return Strip([Segment(piece, style)]).crop_extend(0, width, style)
+        if row >= doc.line_count:
+            return Strip.blank(width, style)
+        scroll_x = int(self.scroll_x)
+        strip = Strip([Segment(self._text(row), style)])
+        return strip.crop_extend(scroll_x, scroll_x + width, style)

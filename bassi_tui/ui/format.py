@@ -1,0 +1,136 @@
+"""Small pure formatters for times, durations, counts and statuses shown in the UI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+#: A symbol for every status: colour is never the only signal.
+STATUS_SYMBOLS: dict[str, str] = {
+    "success": "✓",
+    "failed": "✗",
+    "timeout": "⏱",
+    "interrupted": "⚠",
+    "skipped": "↷",
+    "running": "●",
+    "disabled": "⏸",
+    "broken": "✖",
+    "never": "○",
+}
+#: The theme colour family of each status (component class suffixes of the widgets).
+STATUS_TONES: dict[str, str] = {
+    "success": "success",
+    "failed": "error",
+    "timeout": "warning",
+    "interrupted": "warning",
+    "skipped": "muted",
+    "running": "running",
+    "disabled": "muted",
+    "broken": "error",
+    "never": "muted",
+}
+
+
+def status_symbol(status: str | None) -> str:
+    """The symbol of a status; ``?`` for one this UI does not know."""
+    return STATUS_SYMBOLS.get(status or "never", "?")
+
+
+def status_tone(status: str | None) -> str:
+    """success, error, warning, running or muted."""
+    return STATUS_TONES.get(status or "never", "muted")
+
+
+def span(seconds: float) -> str:
+    """A compact span: ``45s``, ``4m 10s``, ``3h 05m``, ``2d 03h``."""
+    total = max(0, int(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def countdown(when: datetime, now: datetime) -> str:
+    """``in 4m 10s``, or ``due now`` when the moment has come."""
+    seconds = (when - now).total_seconds()
+    return "due now" if seconds < 1 else f"in {span(seconds)}"
+
+
+def ago(when: datetime, now: datetime) -> str:
+    """``3m 02s ago``, or ``just now``."""
+    seconds = (now - when).total_seconds()
+    return "just now" if seconds < 1 else f"{span(seconds)} ago"
+
+
+def clock(when: datetime, now: datetime) -> str:
+    """A moment in its own time zone, as short as is unambiguous near ``now``.
+
+    ``09:00:10`` today, ``Thu 09:00`` within six days, else ``2026-03-09 09:00``; the zone's
+    abbreviation follows when it is not ``now``'s (a Berlin task seen from New York: ``09:00 CET``).
+    """
+    there = now.astimezone(when.tzinfo) if when.tzinfo is not None else now
+    if when.date() == there.date():
+        text = when.strftime("%H:%M:%S")
+    elif abs((when - there).total_seconds()) < 6 * 86400:
+        text = when.strftime("%a %H:%M")
+    else:
+        text = when.strftime("%Y-%m-%d %H:%M")
+    if when.tzinfo is not None and when.utcoffset() != now.utcoffset():
+        text += " " + (when.tzname() or "")
+    return text.rstrip()
+
+
+def stamp(when: datetime, now: datetime) -> str:
+    """A full date and time in ``now``'s time zone: ``2026-03-02 09:00:03``."""
+    local = when.astimezone(now.tzinfo) if now.tzinfo is not None else when
+    return local.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def duration(seconds: float | None) -> str:
+    """``0.4 s``, ``12 s``, ``2m 05s``; an em dash when unknown."""
+    if seconds is None:
+        return "—"
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return span(seconds)
+
+
+def elapsed(seconds: float) -> str:
+    """A running clock: ``0:03``, ``12:45``, ``1:02:03``."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def count(n: int) -> str:
+    """``950``, ``1.2k``, ``3.4M``."""
+    if n < 1000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}k"
+    return f"{n / 1_000_000:.1f}M"
+
+
+def tokens(meta: dict[str, Any]) -> str:
+    """``120→450 tok`` from a result's metadata, or an empty string when it has none."""
+    tin, tout = meta.get("input_tokens"), meta.get("output_tokens")
+    if not isinstance(tin, int) and not isinstance(tout, int):
+        return ""
+    left = count(tin) if isinstance(tin, int) else "?"
+    right = count(tout) if isinstance(tout, int) else "?"
+    return f"{left}→{right} tok"
+
+
+def rate(success: int, failure: int) -> str:
+    """``92% ok`` over finished runs, or an empty string before the first one."""
+    done = success + failure
+    return f"{round(100 * success / done)}% ok" if done else ""
