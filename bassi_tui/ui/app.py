@@ -1,0 +1,312 @@
+"""BassiApp: the Textual app over one Engine: task cards, a result viewer, a log pane and keys.
+
+The app owns the engine (or is handed one, for tests) and runs it in its own event loop. Engine
+events arrive through ``engine.subscribe`` on the loop thread and are posted as messages
+(:mod:`bassi_tui.ui.messages`); streamed output is buffered and flushed every
+``FLUSH_INTERVAL`` seconds, and only the selected task's output is drawn. Attributes go down to
+the widgets, messages come up from them; the widgets never talk to each other.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Container, Vertical
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input
+
+from bassi_tui.scheduler.engine import Engine
+from bassi_tui.scheduler.events import EngineEvent
+from bassi_tui.scheduler.logbridge import log_events
+from bassi_tui.ui import messages as msg
+from bassi_tui.ui.actions import TaskActionsApp
+from bassi_tui.ui.commands import TaskCommands
+from bassi_tui.ui.help_screen import HelpScreen, help_sections
+from bassi_tui.ui.live_text import LiveOutputs
+from bassi_tui.ui.log_pane import LogPane
+from bassi_tui.ui.result_view import ResultView
+from bassi_tui.ui.task_list import TaskList
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL = 0.25
+#: Below this many rows the log pane starts hidden (``l`` shows it).
+LOG_MIN_HEIGHT = 30
+
+
+def local_now() -> datetime:
+    """The wall clock, time-zone aware (the default clock of the UI)."""
+    return datetime.now().astimezone()
+
+
+def short_path(path: Path) -> str:
+    """``path`` with the home directory written as ``~``."""
+    try:
+        return "~/" + str(path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
+
+
+class BassiApp(TaskActionsApp):
+    """bassi-tui's app; see the module docstring."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "bassi-tui"
+    #: Below 100 columns the panes stack (cards above the viewer).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012
+    COMMANDS: ClassVar = App.COMMANDS | {TaskCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "run_selected", "Run", id="task.run", tooltip="Run the selected task now"),
+        Binding("p", "toggle_selected", "Pause", id="task.pause",
+                tooltip="Pause or resume the selected task"),
+        Binding("e", "edit_selected", "Edit", id="task.edit",
+                tooltip="Edit the task's prompt.txt in $EDITOR"),
+        Binding("enter", "open_result", "Open", id="result.open", show=False,
+                tooltip="Focus the result text"),
+        Binding("left_square_bracket", "step(1)", "Older", id="result.older", show=False,
+                tooltip="Show the previous (older) result"),
+        Binding("right_square_bracket", "step(-1)", "Newer", id="result.newer", show=False,
+                tooltip="Show the next (newer) result"),
+        Binding("slash", "filter", "Filter", id="cards.filter",
+                tooltip="Filter the cards by name"),
+        Binding("escape", "escape", "Back", id="app.escape", show=False,
+                tooltip="Clear the filter, or go back to the cards"),
+        Binding("l", "toggle_log", "Log", id="app.log", tooltip="Show or hide the log pane"),
+        Binding("question_mark,f1", "help", "Help", id="app.help", key_display="?",
+                tooltip="Show every key"),
+        Binding("q", "quit", "Quit", id="app.quit",
+                tooltip="Quit (a run in flight ends as interrupted)"),
+    ]
+
+    def __init__(
+        self,
+        tasks_dir: Path,
+        *,
+        force_polling: bool = False,
+        demo: bool = False,
+        engine: Engine | None = None,
+        clock: Callable[[], datetime] = local_now,
+        show_log: bool | None = None,
+    ) -> None:
+        super().__init__()
+        self.tasks_dir = tasks_dir
+        self.demo = demo
+        self.clock = clock
+        if engine is None:
+            engine = Engine(tasks_dir, force_polling=force_polling)
+            engine.subscribe(log_events)  # the story goes to the log file too
+        self.engine = engine
+        self._show_log = show_log
+        self._live = LiveOutputs()
+        self._results_token = 0
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # -- layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Container(id="main"):
+            with Vertical(id="cards-pane"):
+                yield Input(placeholder="filter by name (Esc clears)", id="filter")
+                yield TaskList(self.clock, id="cards")
+            yield ResultView(self.clock, id="viewer")
+        yield LogPane(id="log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._set_sub_title()
+        cards = self.query_one(TaskList)
+        cards.empty_text = f"No task folders in {short_path(self.tasks_dir)} yet."
+        self._update_cards_title()
+        show_log = self._show_log
+        if show_log is None:
+            show_log = self.size.height >= LOG_MIN_HEIGHT
+        self.query_one(LogPane).display = show_log
+        self._unsubscribe = self.engine.subscribe(self._on_engine_event)
+        self.set_interval(FLUSH_INTERVAL, self._flush_output, name="live-output")
+        cards.focus()
+        self.run_worker(self._start_engine(), group="engine", description="start the engine",
+                        exit_on_error=False)
+
+    async def _start_engine(self) -> None:
+        try:
+            if not self.engine.started:
+                await self.engine.start()
+        except Exception as exc:  # shown to the user, never a crash
+            log.exception("the engine failed to start")
+            self.post_message(msg.EngineFailed(f"The engine failed to start: {exc}"))
+            return
+        cards = self.query_one(TaskList)
+        for view in self.engine.views():  # events before we subscribed, if any
+            cards.upsert(view)
+        self._update_cards_title()
+
+    async def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        await self.engine.stop()
+
+    # -- engine events ------------------------------------------------------------------------
+
+    def _on_engine_event(self, event: EngineEvent) -> None:
+        # Called synchronously by the engine on this loop: keep it cheap.
+        if not self._live.take(event) and (message := msg.to_message(event)) is not None:
+            self.post_message(message)
+
+    def _flush_output(self) -> None:
+        grew = self._live.flush()
+        if self.query_one(TaskList).selected in grew:
+            self.query_one(ResultView).live_grew()
+
+    @on(msg.TaskUpdated)
+    def _on_task_updated(self, message: msg.TaskUpdated) -> None:
+        cards = self.query_one(TaskList)
+        event = message.event
+        old = cards.view(event.name)
+        if event.view is None:
+            cards.remove_task(event.name)
+        else:
+            cards.upsert(event.view)
+            ran = old is None or (old.running_since, old.last_run, old.run_count) != (
+                event.view.running_since, event.view.last_run, event.view.run_count
+            )
+            # Runs of another instance (we monitor it) show up only this way: re-read them.
+            if ran and event.name == cards.selected and event.name not in self._live:
+                self._load_results(event.name)
+        self._update_cards_title()
+
+    @on(msg.RunBegan)
+    def _on_run_began(self, message: msg.RunBegan) -> None:
+        if message.event.task == self.query_one(TaskList).selected:
+            self._load_results(message.event.task)
+
+    @on(msg.RunRetried)
+    def _on_run_retried(self, message: msg.RunRetried) -> None:
+        if message.event.task == self.query_one(TaskList).selected:
+            self.query_one(ResultView).live_reset()
+
+    @on(msg.RunEnded)
+    def _on_run_ended(self, message: msg.RunEnded) -> None:
+        self._live.end(message.event.task)
+        if message.event.task == self.query_one(TaskList).selected:
+            self._load_results(message.event.task)
+
+    @on(msg.LogWritten)
+    def _on_log_written(self, message: msg.LogWritten) -> None:
+        self.query_one(LogPane).add(message.event)
+
+    @on(msg.RoleSwitched)
+    def _on_role_switched(self, message: msg.RoleSwitched) -> None:
+        event = message.event
+        if event.role == "monitor":
+            self._set_sub_title(f"monitoring: {event.holder or 'another instance'} schedules")
+        else:
+            self._set_sub_title()
+            if self.engine.started:
+                self.notify("The other instance stopped: this one schedules now.", timeout=5)
+
+    def _set_sub_title(self, note: str = "") -> None:
+        parts = ["DEMO"] if self.demo else []
+        parts.append(short_path(self.tasks_dir))
+        if note:
+            parts.append(note)
+        self.sub_title = " · ".join(parts)
+
+    @on(msg.EngineFailed)
+    def _on_engine_failed(self, message: msg.EngineFailed) -> None:
+        self.notify(message.error, title="Engine", severity="error", timeout=10)
+
+    # -- selection and results ----------------------------------------------------------------
+
+    @on(TaskList.Selected)
+    def _on_selected(self, message: TaskList.Selected) -> None:
+        self.query_one(ResultView).show_task(message.name)
+        if message.name is not None:
+            self._load_results(message.name)
+
+    def _load_results(self, name: str) -> None:
+        self._results_token += 1
+        self.run_worker(partial(self._read_results, name, self._results_token), thread=True,
+                        group="results", description=f"read the runs of {name}",
+                        exit_on_error=False)
+
+    def _read_results(self, name: str, token: int) -> None:
+        try:
+            records = self.engine.results(name)
+        except Exception:  # an unreadable folder shows as no runs; the log file has why
+            log.exception("reading the results of %s failed", name)
+            records = []
+        if token == self._results_token:
+            self.post_message(msg.ResultsLoaded(name, records))
+
+    @on(msg.ResultsLoaded)
+    def _on_results_loaded(self, message: msg.ResultsLoaded) -> None:
+        viewer = self.query_one(ResultView)
+        if message.task == viewer.task_name == self.query_one(TaskList).selected:
+            viewer.show_records(message.records, self._live.get(message.task))
+
+    def _update_cards_title(self) -> None:
+        cards = self.query_one(TaskList)
+        total, shown = len(cards.names), len(cards.shown)
+        count = f"{shown} of {total}" if shown != total else str(total)
+        self.query_one("#cards-pane").border_title = Content(f"Tasks · {count}")
+
+    # -- keys ---------------------------------------------------------------------------------
+
+    def action_open_result(self) -> None:
+        """Focus the result text."""
+        self.query_one(ResultView).focus_text()
+
+    def action_step(self, delta: int) -> None:
+        """Older (+1) or newer (-1) result."""
+        self.query_one(ResultView).step(delta)
+
+    def action_filter(self) -> None:
+        """Show the filter box and type into it."""
+        box = self.query_one("#filter", Input)
+        box.add_class("-active")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _on_filter_changed(self, event: Input.Changed) -> None:
+        self.query_one(TaskList).set_filter(event.value.strip())
+        self._update_cards_title()
+
+    @on(Input.Submitted, "#filter")
+    def _on_filter_submitted(self) -> None:
+        self.query_one(TaskList).focus()
+
+    def action_escape(self) -> None:
+        """Clear the filter, or go back to the cards."""
+        box = self.query_one("#filter", Input)
+        if box.has_class("-active"):
+            box.value = ""
+            box.remove_class("-active")
+            self.query_one(TaskList).set_filter("")
+            self._update_cards_title()
+        self.query_one(TaskList).focus()
+
+    def action_toggle_log(self) -> None:
+        """Show or hide the log pane."""
+        pane = self.query_one(LogPane)
+        pane.display = not pane.display
+
+    def action_help(self) -> None:
+        """Show every key."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(help_sections(self.BINDINGS)))
+
+    def get_system_commands(self, screen: Screen[object]) -> list[SystemCommand]:
+        """Textual's own palette commands plus help."""
+        commands = list(super().get_system_commands(screen))
+        commands.append(SystemCommand("Help", "Show every key", self.action_help))
+        return commands

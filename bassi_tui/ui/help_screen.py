@@ -1,0 +1,111 @@
+"""HelpScreen: every key, grouped by where it works, built from the real bindings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from bassi_tui.ui.big_text import BigText
+from bassi_tui.ui.run_history import RunHistory
+from bassi_tui.ui.task_list import TaskList
+
+KEY_NAMES = {
+    "up": "↑",
+    "down": "↓",
+    "pageup": "PgUp",
+    "pagedown": "PgDn",
+    "home": "Home",
+    "end": "End",
+    "enter": "Enter",
+    "escape": "Esc",
+    "tab": "Tab",
+    "shift+tab": "Shift+Tab",
+    "question_mark": "?",
+    "slash": "/",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+    "f1": "F1",
+    "ctrl+p": "Ctrl+P",
+    "ctrl+c": "Ctrl+C",
+}
+
+Section = tuple[str, list[tuple[str, str]]]
+
+
+def key_label(keys: str) -> str:
+    """``up,k`` → ``↑ k``: the keys of a binding as a person reads them."""
+    return " ".join(KEY_NAMES.get(key.strip(), key.strip()) for key in keys.split(","))
+
+
+def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
+    """(keys, description) for every Binding with a description."""
+    rows = []
+    for binding in bindings:
+        if isinstance(binding, Binding) and binding.description:
+            rows.append((key_label(binding.key), binding.tooltip or binding.description))
+    return rows
+
+
+def help_content(sections: Sequence[Section]) -> Content:
+    """The help text: a heading per section, then aligned key and description columns."""
+    width = max((len(keys) for _, rows in sections for keys, _ in rows), default=4) + 2
+    parts: list[str | tuple[str, str]] = []
+    for number, (title, rows) in enumerate(sections):
+        parts.append((("\n" if number else "") + title + "\n", "bold $text-accent"))
+        for keys, description in rows:
+            parts.extend(((f"  {keys:<{width}}", "bold"), f"{description}\n"))
+    return Content.assemble(*parts).rstrip()
+
+
+def help_sections(app_bindings: Iterable[BindingType]) -> list[Section]:
+    """The keys, grouped by where they work, from the real bindings."""
+    return [
+        ("Anywhere", [*binding_rows(app_bindings), ("Tab", "Next pane"),
+                      ("Ctrl+P", "Command palette: task actions and more")]),
+        ("Task cards", binding_rows(TaskList.BINDINGS)),
+        ("Run history", binding_rows(RunHistory.BINDINGS)),
+        ("Result text", [*binding_rows(BigText.BINDINGS),
+                         ("↑ ↓ PgUp PgDn", "Scroll"), ("← →", "Scroll sideways")]),
+    ]
+
+
+class HelpScreen(ModalScreen[None]):
+    """The keys, over the app; Esc, q, ? or F1 closes it."""
+
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+        & > #help-box {
+            width: 72;
+            max-width: 100%;
+            height: auto;
+            max-height: 100%;
+            border: round $primary;
+            border-title-align: center;
+            background: $surface;
+            padding: 0 1;
+        }
+        & #help-scroll { height: auto; max-height: 100%; }
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark,f1", "dismiss", "Close help", id="help.close"),
+    ]
+
+    def __init__(self, sections: Sequence[Section]) -> None:
+        super().__init__()
+        self.sections = sections
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-box") as box:
+            box.border_title = "Keys"
+            box.border_subtitle = "Esc closes"
+            with VerticalScroll(id="help-scroll"):
+                yield Static(help_content(self.sections), id="help-text")

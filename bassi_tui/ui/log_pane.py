@@ -1,0 +1,111 @@
+"""LogPane: the engine's story (loaded, updated, removed, started, finished, failed), bounded.
+
+A Line API widget over the last ``MAX_LINES`` LogLine events: lines are word-wrapped to the
+current width when drawn (so a resize re-flows them), continuation rows indented under the text.
+Text is inert: sanitised, drawn as plain segments, never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import ClassVar
+
+from rich.segment import Segment
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from bassi_tui.scheduler.events import LogLine
+from bassi_tui.ui.big_text import wrap_starts
+from bassi_tui.ui.sanitize import one_line
+
+#: The pane keeps this many lines; older ones scroll away (the log file keeps them all).
+MAX_LINES = 1000
+LEVEL_SYMBOLS = {"debug": "·", "info": " ", "warning": "⚠", "error": "✗"}
+PREFIX = 11  # "HH:MM:SS ✗ "
+
+
+class LogPane(ScrollView, can_focus=True):
+    """The last ``MAX_LINES`` engine log lines; see the module docstring."""
+
+    DEFAULT_CSS = """
+    LogPane {
+        background: $surface;
+        overflow-x: hidden;
+        & > .log-pane--time { color: $text-muted; }
+        & > .log-pane--warning { color: $text-warning; }
+        & > .log-pane--error { color: $text-error; }
+        & > .log-pane--debug { color: $text-muted; }
+        & > .log-pane--info { }
+    }
+    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "log-pane--time",
+        "log-pane--warning",
+        "log-pane--error",
+        "log-pane--debug",
+        "log-pane--info",
+    }
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.lines: deque[tuple[LogLine, str]] = deque(maxlen=MAX_LINES)
+        self._rows: list[tuple[int, int, int]] = []  # (line, start, end) per screen row
+        self._width = 0
+
+    def on_mount(self) -> None:
+        self.border_title = "Log"
+
+    def add(self, line: LogLine) -> None:
+        """Append one engine log line (the oldest goes when the pane is full)."""
+        at_end = self.scroll_y >= self.max_scroll_y
+        full = len(self.lines) == self.lines.maxlen
+        self.lines.append((line, one_line(line.message)))
+        if full:
+            self._reflow()
+        else:
+            self._flow(len(self.lines) - 1)
+            self._sized()
+        if at_end:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
+
+    def _flow(self, index: int) -> None:
+        text = self.lines[index][1]
+        room = max(10, self._width - PREFIX)
+        starts = wrap_starts(text, room)
+        for n, start in enumerate(starts):
+            end = starts[n + 1] if n + 1 < len(starts) else len(text)
+            self._rows.append((index, start, end))
+
+    def _reflow(self) -> None:
+        self._width = self.scrollable_content_region.width
+        self._rows = []
+        for index in range(len(self.lines)):
+            self._flow(index)
+        self._sized()
+
+    def _sized(self) -> None:
+        self.virtual_size = Size(self._width, len(self._rows))
+
+    def on_resize(self) -> None:
+        if self.scrollable_content_region.width != self._width:
+            self._reflow()
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        row = int(self.scroll_y) + y
+        if row >= len(self._rows):
+            return Strip.blank(width, base)
+        index, start, end = self._rows[row]
+        line, text = self.lines[index]
+        style = base + self.get_component_rich_style(f"log-pane--{line.level}", partial=True)
+        if start == 0:
+            time = line.time.strftime("%H:%M:%S ")
+            muted = base + self.get_component_rich_style("log-pane--time", partial=True)
+            head = [Segment(time, muted), Segment(LEVEL_SYMBOLS.get(line.level, " ") + " ", style)]
+        else:
+            head = [Segment(" " * PREFIX, base)]
+        return Strip([*head, Segment(text[start:end], style)]).crop_extend(0, width, base)

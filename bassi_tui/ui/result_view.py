@@ -1,0 +1,207 @@
+"""ResultView: the selected task's runs (newest first), the chosen run's facts and its text.
+
+The app hands it a task's records (``show_records``) and, while the task runs, the live output
+(``live``). Result files are opened in a thread worker through the store
+(:func:`bassi_tui.store.result_text.open_result_text`), which only posts ``TextOpened`` back:
+the UI never blocks on a big file. ``[`` and ``]`` call :meth:`step`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Static
+
+from bassi_tui.store.result_text import ResultText, open_result_text
+from bassi_tui.store.results import ResultRecord
+from bassi_tui.ui import format as fmt
+from bassi_tui.ui.big_text import BigText, Document
+from bassi_tui.ui.live_text import LiveText
+from bassi_tui.ui.run_history import RunHistory
+from bassi_tui.ui.sanitize import one_line
+
+TONE_STYLES = {
+    "success": "$text-success",
+    "error": "$text-error",
+    "warning": "$text-warning",
+    "running": "bold $text-accent",
+    "muted": "$text-muted",
+    "plain": "",
+}
+
+
+class ResultView(Vertical):
+    """History, facts and text of the selected task's runs."""
+
+    class TextOpened(Message):
+        """A thread worker opened a result file (``document`` None: ``error`` says why)."""
+
+        def __init__(
+            self,
+            token: int,
+            document: ResultText | None,
+            error: str = "",
+            keep_scroll: bool = False,
+        ) -> None:
+            super().__init__()
+            self.token = token
+            self.document = document
+            self.error = error
+            self.keep_scroll = keep_scroll
+
+    def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.clock = clock
+        self.task_name: str | None = None
+        self.records: Sequence[ResultRecord] = ()
+        self.index = 0
+        self.live: LiveText | None = None
+        self._shown: tuple[str, str] | None = None  # (stem, status) on screen
+        self._token = 0
+
+    def compose(self) -> ComposeResult:
+        yield RunHistory(self.clock, id="history")
+        yield Static(id="run-facts", markup=False)
+        yield BigText(id="result-text")
+
+    def on_mount(self) -> None:
+        self.show_task(None)
+
+    # -- attributes from the app --------------------------------------------------------------
+
+    def show_task(self, name: str | None) -> None:
+        """Switch to task ``name``; its records follow through :meth:`show_records`."""
+        self.task_name = name
+        self.records, self.index, self._shown, self.live = (), 0, None, None
+        self.add_class("-empty")
+        self.border_title = Content(f"Results · {one_line(name)}" if name else "Results")
+        self.border_subtitle = ""
+        self.query_one(RunHistory).show((), 0)
+        self.query_one("#run-facts", Static).update("")
+        self._text.show(None, "Loading…" if name else "No task selected.")
+
+    def show_records(self, records: Sequence[ResultRecord], live: LiveText | None) -> None:
+        """New records of the current task: stay on the run shown unless it was the newest."""
+        self.live = live
+        stem = self.records[self.index].stem if self.records and self.index else None
+        self.records = records
+        index = next((i for i, r in enumerate(records) if r.stem == stem), 0) if stem else 0
+        self._pick(index)
+
+    def live_grew(self) -> None:
+        """The live output of the current task got more text."""
+        if self.live is not None and self._text.document is self.live:
+            self._text.document_grew()
+
+    def live_reset(self) -> None:
+        """The live output started over (a retry): show it again from the top."""
+        if self.live is not None and self._text.document is self.live:
+            self._text.show(self.live, follow=True)
+
+    def step(self, delta: int) -> None:
+        """Move ``delta`` runs through the history (+1 older, -1 newer)."""
+        if self.records:
+            self._pick(max(0, min(len(self.records) - 1, self.index + delta)))
+
+    def focus_text(self) -> None:
+        """Put the keyboard on the text."""
+        self._text.focus()
+
+    # -- internals ----------------------------------------------------------------------------
+
+    @property
+    def _text(self) -> BigText:
+        return self.query_one("#result-text", BigText)
+
+    @on(RunHistory.Picked)
+    def _on_picked(self, event: RunHistory.Picked) -> None:
+        event.stop()
+        self._pick(event.index)
+
+    def _pick(self, index: int) -> None:
+        self.index = index
+        self.set_class(not self.records, "-empty")
+        self.query_one(RunHistory).show(self.records, index)
+        if not self.records:
+            self._shown = None
+            self.border_subtitle = ""
+            self.query_one("#run-facts", Static).update("")
+            name = self.task_name
+            hint = f"No runs yet. Press r to run {one_line(name)} now." if name else ""
+            self._text.show(None, hint or "No task selected.")
+            return
+        record = self.records[index]
+        self.border_subtitle = Content.assemble(
+            f"run {index + 1} of {len(self.records)} · ", ("[", "bold"), " older  ", ("]", "bold"),
+            " newer",
+        )
+        self.query_one("#run-facts", Static).update(self._facts(record))
+        shown = (record.stem, record.status)
+        if shown == self._shown:
+            return
+        same_run = self._shown is not None and self._shown[0] == record.stem
+        self._shown = shown
+        live = self.live
+        streaming = live is not None and record.meta.get("run_id") == live.run_id
+        if record.status == "running" and live is not None and streaming:
+            self._token += 1
+            self._text.show(live, follow=True)
+        elif record.output_file is None:
+            self._token += 1
+            self._text.show(None, "This run left no output file.")
+        else:
+            self._token += 1
+            if not same_run:
+                self._text.show(None, "Opening…")
+            self._open(record.output_file, self._token, same_run)
+
+    def _facts(self, record: ResultRecord) -> Content:
+        """What the history line leaves out: the file, model, attempts, and the error if any."""
+        meta = record.meta
+        parts: list[str | tuple[str, str]] = []
+        if record.output_file is not None:
+            parts.append((one_line(record.output_file.name), "$text-muted"))
+        if isinstance(model := meta.get("model"), str) and model:
+            parts.append((f" · model {one_line(model)}", "$text-muted"))
+        if isinstance(attempts := meta.get("attempts"), int) and attempts > 1:
+            parts.append((f" · {attempts} attempts", "$text-warning"))
+        if record.status == "running":
+            parts.append((" · still running", TONE_STYLES["running"]))
+        error = meta.get("error")
+        if isinstance(error, str) and error:
+            parts.append((f"\n{fmt.status_symbol(record.status)} {one_line(error)}", "$text-error"))
+        return Content.assemble(*parts)
+
+    @work(thread=True, exclusive=True, group="result-text", description="open a result file",
+          exit_on_error=False)
+    def _open(self, path: Path, token: int, keep_scroll: bool) -> None:
+        try:
+            document = open_result_text(path)
+        except FileNotFoundError:
+            self.post_message(self.TextOpened(token, None, "The output file is gone."))
+        except Exception as exc:  # any failure is shown in place, never a crash
+            self.post_message(self.TextOpened(token, None, f"Cannot open the output: {exc}"))
+        else:
+            self.post_message(self.TextOpened(token, document, keep_scroll=keep_scroll))
+
+    @on(TextOpened)
+    def _on_text_opened(self, event: TextOpened) -> None:
+        event.stop()
+        if event.token != self._token:
+            if event.document is not None:
+                event.document.close()
+            return
+        document: Document | None = event.document
+        if document is None:
+            self._text.show(None, event.error)
+        elif document.line_count == 0:
+            self._text.show(None, "(empty output)")
+        else:
+            self._text.show(document, keep_scroll=event.keep_scroll)

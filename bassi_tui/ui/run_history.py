@@ -1,0 +1,124 @@
+"""RunHistory: a task's runs, newest first, one line each, drawn virtually (Line API).
+
+Months of a ten-second task are a quarter of a million runs; only the lines on screen are drawn.
+The parent sets ``records`` and ``index``; the list posts ``RunHistory.Picked`` when the user
+moves to another run (arrows, j/k, click).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import ClassVar
+
+from rich.segment import Segment
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from bassi_tui.store.results import ResultRecord
+from bassi_tui.ui import format as fmt
+
+TONES = ("success", "error", "warning", "running", "muted", "plain")
+
+
+def run_summary(record: ResultRecord, now: datetime) -> list[tuple[str, str]]:
+    """The pieces (text, tone) of one history line: status, start, duration, tokens, trigger."""
+    meta = record.meta
+    status = record.status
+    started = record.started
+    when = fmt.stamp(started, now) if started else record.stem
+    duration = meta.get("duration")
+    took = fmt.duration(duration if isinstance(duration, int | float) else None)
+    pieces = [
+        (f"{fmt.status_symbol(status)} {status:<11}", fmt.status_tone(status)),
+        (f" {when}", "plain"),
+    ]
+    if status != "running":
+        pieces.append((f"  {took:>7}", "muted"))
+    if tokens := fmt.tokens(meta):
+        pieces.append((f"  {tokens}", "muted"))
+    trigger = meta.get("trigger")
+    if isinstance(trigger, str):
+        pieces.append((f"  {trigger}", "muted"))
+    return pieces
+
+
+class RunHistory(ScrollView, can_focus=True):
+    """One line per run; see the module docstring."""
+
+    DEFAULT_CSS = """
+    RunHistory {
+        background: $surface;
+        overflow-x: hidden;
+        & > .run-history--cursor { background: $boost; }
+        &:focus > .run-history--cursor { background: $block-cursor-blurred-background; }
+        & > .run-history--success { color: $text-success; }
+        & > .run-history--error { color: $text-error; }
+        & > .run-history--warning { color: $text-warning; }
+        & > .run-history--running { color: $text-accent; text-style: bold; }
+        & > .run-history--muted { color: $text-muted; }
+        & > .run-history--plain { }
+    }
+    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "run-history--cursor",
+        *(f"run-history--{tone}" for tone in TONES),
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "move(-1)", "Newer run", show=False, id="history.up"),
+        Binding("down,j", "move(1)", "Older run", show=False, id="history.down"),
+    ]
+
+    class Picked(Message):
+        """The user moved to run ``index`` of the history."""
+
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.clock = clock
+        self.records: Sequence[ResultRecord] = ()
+        self.index = 0
+
+    def show(self, records: Sequence[ResultRecord], index: int) -> None:
+        """Show ``records`` with run ``index`` highlighted and in view."""
+        self.records = records
+        self.index = index
+        self.virtual_size = Size(self.scrollable_content_region.width, len(records))
+        height = self.scrollable_content_region.height
+        if index < self.scroll_y:
+            self.scroll_to(y=index, animate=False, immediate=True)
+        elif height and index >= self.scroll_y + height:
+            self.scroll_to(y=index - height + 1, animate=False, immediate=True)
+        self.refresh()
+
+    def action_move(self, delta: int) -> None:
+        """Pick the run ``delta`` lines away."""
+        if self.records:
+            self.post_message(self.Picked(max(0, min(len(self.records) - 1, self.index + delta))))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is not None and 0 <= (row := offset.y + int(self.scroll_y)) < len(self.records):
+            self.post_message(self.Picked(row))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        row = int(self.scroll_y) + y
+        if row >= len(self.records):
+            return Strip.blank(width, base)
+        if row == self.index:
+            base = base + self.get_component_rich_style("run-history--cursor")
+        now = self.clock()
+        segments = [Segment(" ", base)] + [
+            Segment(text, base + self.get_component_rich_style(f"run-history--{t}", partial=True))
+            for text, t in run_summary(self.records[row], now)
+        ]
+        return Strip(segments).crop_extend(0, width, base)

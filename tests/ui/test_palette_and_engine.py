@@ -1,0 +1,65 @@
+"""Task actions in the command palette, and the one Engine class behind app and headless."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from textual.command import CommandList, CommandPalette
+
+from bassi_tui import cli
+from bassi_tui.scheduler import engine as engine_module
+from bassi_tui.scheduler.engine import Engine
+from bassi_tui.ui.app import BassiApp
+from bassi_tui.ui.big_text import BigText
+from bassi_tui.ui.commands import task_commands
+from bassi_tui.ui.task_list import TaskList
+from tests.helpers import make_task
+from tests.ui.conftest import text_of, wait_until
+
+
+async def test_the_palette_lists_task_actions_and_runs_them(tasks_dir: Path) -> None:
+    make_task(tasks_dir, "greeter", prompt="Hi from {task_name}")
+    make_task(tasks_dir, "nightly", schedule='type: daily\ntime: "03:00"\nenabled: false\n')
+    app = BassiApp(tasks_dir, engine=Engine(tasks_dir, watch=False))
+    async with app.run_test(size=(120, 36)) as pilot:
+        cards = app.query_one(TaskList)
+        await wait_until(pilot, lambda: len(cards.names) == 2, "the cards")
+        titles = [title for title, _, _ in task_commands(app)]
+        assert titles == [
+            "Run greeter now", "Pause greeter", "Edit greeter prompt", "Show greeter",
+            "Run nightly now", "Resume nightly", "Edit nightly prompt", "Show nightly",
+        ]
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"run greeter now")
+        hits = app.screen.query_one(CommandList)
+        await wait_until(pilot, lambda: "Run greeter now" in text_of(hits), "the palette's hit")
+        await pilot.press("enter")
+        text = app.query_one(BigText)
+        await wait_until(pilot, lambda: "Hi from greeter" in text_of(text), "the palette's run")
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_app_and_headless_drive_the_same_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = BassiApp(tmp_path)
+    assert type(app.engine) is engine_module.Engine
+
+    built: list[Engine] = []
+
+    class Spy(engine_module.Engine):
+        async def start(self) -> None:
+            built.append(self)
+            raise _Stop
+
+    monkeypatch.setattr(engine_module, "Engine", Spy)
+    with pytest.raises(_Stop):
+        asyncio.run(cli._headless(tmp_path, False))
+    assert len(built) == 1 and isinstance(built[0], Engine)
+    assert built[0].tasks_dir == tmp_path
