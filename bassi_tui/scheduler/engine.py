@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from bassi_tui.scheduler.runs import RunContext, execute_run
 from bassi_tui.scheduler.triggers import build_trigger, describe_schedule
 from bassi_tui.store import edit
 from bassi_tui.store.atomic import clean_stray_temps
+from bassi_tui.store.fstype import POLL_DELAY_MS, needs_polling
 from bassi_tui.store.models import Task, Trigger
 from bassi_tui.store.parse import load_task
 from bassi_tui.store.recovery import recover_task
@@ -52,6 +54,10 @@ JOB_DEFAULTS: dict[str, Any] = {"coalesce": True, "misfire_grace_time": None, "m
 #: A folder that is broken right after a change is re-read once more after this delay: watchfiles
 #: can miss files created inside a brand-new folder.
 SETTLE_RECHECK_S = 0.3
+#: How often the clock watchdog compares wall time with monotonic time.
+CLOCK_CHECK_S = 5.0
+#: Old results are pruned after a run at most this often per task (retention is in days).
+PRUNE_EVERY_S = 600.0
 #: How often a monitor tries to take the lock over from the scheduling instance.
 TAKEOVER_POLL_S = 1.0
 
@@ -96,6 +102,7 @@ class Engine:
         self.role: Role = "monitor"
         #: Monitors: runs in flight in the scheduling instance, seen in results/ metadata.
         self._remote_running: dict[str, datetime] = {}
+        self._last_prune: dict[str, float] = {}
         self.started = False
 
     # -- events -------------------------------------------------------------------------------
@@ -137,6 +144,7 @@ class Engine:
         self.started = True
         count = f"{len(loaded)} task" + ("" if len(loaded) == 1 else "s")
         self._say("info", f"Watching {self.tasks_dir} ({count})")
+        self._spawn(self._clock_watchdog(), "clock-watchdog")
         if self.role == "scheduler":
             self._settle_downtime()
             await self._process_requests()
@@ -144,14 +152,49 @@ class Engine:
             self._announce_monitor()
             self._spawn(self._takeover_loop(), "takeover")
         if self._watch:
-            self._watcher = TaskWatcher(
-                self.tasks_dir,
-                self._on_files_changed,
-                wants=self._wants,
-                force_polling=self.force_polling,
-            )
+            self._make_watcher()
+            assert self._watcher is not None
             self._spawn(self._watcher.run(), "watcher")
             await self._watcher.wait_ready()
+
+    def _make_watcher(self) -> None:
+        network_fs = None if self.force_polling else needs_polling(self.tasks_dir)
+        if network_fs is not None or self.force_polling:
+            self.force_polling = True
+            why = (
+                f"{network_fs}: inotify cannot see other machines' edits"
+                if network_fs
+                else "--poll"
+            )
+            self._say(
+                "info",
+                f"Polling {self.tasks_dir} every {POLL_DELAY_MS} ms ({why}); "
+                f"changes show within about {(POLL_DELAY_MS + 100) / 1000:.1f} s",
+            )
+        self._watcher = TaskWatcher(
+            self.tasks_dir,
+            self._on_files_changed,
+            wants=self._wants,
+            force_polling=self.force_polling,
+            poll_delay_ms=POLL_DELAY_MS,
+        )
+
+    async def _clock_watchdog(self) -> None:
+        """Wake the scheduler when wall time jumps (system resume, clock set).
+
+        The loop's timers run on the monotonic clock, which stands still while the machine is
+        suspended: without this a fire due during a suspend would wait out the whole suspend
+        again after resume. A clock set back needs nothing: triggers never repeat a slot.
+        """
+        offset = time.time() - time.monotonic()
+        while True:
+            await asyncio.sleep(CLOCK_CHECK_S)
+            now_offset = time.time() - time.monotonic()
+            if abs(now_offset - offset) > 1.0 and self._scheduler is not None:
+                jump = now_offset - offset
+                self._say("info", f"Wall clock moved {jump:+.0f} s (resume or clock change)")
+                self._scheduler.wakeup()
+            offset = now_offset
 
     def _settle_downtime(self) -> None:
         """As the new scheduler: record (and per policy run) fires missed while none ran."""
@@ -597,7 +640,10 @@ class Engine:
         if queued is not None and task.name in self._tasks:
             self.start_run(task.name, queued.trigger, scheduled_for=queued.scheduled_for)
         output = task.config.output
-        if output.auto_cleanup:
+        now = time.monotonic()
+        last = self._last_prune.get(task.name)
+        if output.auto_cleanup and (last is None or now - last >= PRUNE_EVERY_S):
+            self._last_prune[task.name] = now
             # prune_results never touches a run whose metadata still says "running".
             self._spawn(
                 asyncio.to_thread(

@@ -164,17 +164,40 @@ def _sort_key(stem: str) -> tuple[str, int]:
     return (base, n)
 
 
+def _stem_time(stem: str) -> datetime | None:
+    try:
+        return datetime.strptime(stem[:19], "%Y-%m-%d_%H-%M-%S")
+    except ValueError:
+        return None
+
+
 def prune_results(
     results_dir: Path, *, keep_days: int, now: datetime, keep: set[Path] | None = None
 ) -> list[Path]:
     """Delete runs older than ``keep_days`` (output and metadata), never those in ``keep``.
 
     Runs still marked ``running`` are never pruned: the run in flight must not lose its files.
+    Only runs whose *name* is older than the cutoff (with a day of margin for time zones) have
+    their metadata read, so pruning a folder of recent runs costs one listdir.
     """
     cutoff = now - timedelta(days=keep_days)
+    name_cutoff = cutoff.replace(tzinfo=None) + timedelta(days=1)
     removed: list[Path] = []
     protected = keep or set()
-    for record in list_results(results_dir):
+    try:
+        names = os.listdir(results_dir)
+    except OSError:
+        return removed
+    for name in names:
+        m = META_RE.match(name)
+        stem_time = _stem_time(m.group(1)) if m else None
+        if m is None or stem_time is None or stem_time >= name_cutoff:
+            continue
+        meta_file = results_dir / name
+        meta = _read_meta(meta_file)
+        if meta is None:
+            continue
+        record = _record(results_dir, m.group(1), meta_file, meta)
         started = record.started
         if started is None or started.tzinfo is None or started >= cutoff:
             continue

@@ -11,6 +11,7 @@ they can never trigger a reload.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Literal
@@ -80,6 +81,30 @@ def task_name_for(tasks_dir: Path, changed: str) -> str | None:
     return kind[1] if kind is not None and kind[0] == "task" else None
 
 
+class _ArmedSignal:
+    """The stop event handed to watchfiles, which also tells when the watch is armed.
+
+    The rust watcher asks ``is_set()`` from its thread only once its inotify (or polling) watch
+    is in place, so the first call is proof that changes from now on will be seen. That holds
+    even on a busy tree, where an "empty timeout" yield might never come.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, ready: asyncio.Event) -> None:
+        self._loop = loop
+        self._ready = ready
+        self._announced = False
+        self._stop = threading.Event()
+
+    def is_set(self) -> bool:
+        if not self._announced:
+            self._announced = True
+            self._loop.call_soon_threadsafe(self._ready.set)
+        return self._stop.is_set()
+
+    def set(self) -> None:
+        self._stop.set()
+
+
 class TaskWatcher:
     """Runs watchfiles over the tasks dir and calls ``on_change`` with what changed, by kind.
 
@@ -103,8 +128,9 @@ class TaskWatcher:
         self._debounce_ms = debounce_ms
         self._force_polling = force_polling
         self._poll_delay_ms = poll_delay_ms
-        self._stop = asyncio.Event()
         self._ready = asyncio.Event()
+        self._stop: _ArmedSignal | None = None
+        self._stopped_early = False
         self._filter = DefaultFilter()
 
     def _accept(self, change: Change, path: str) -> bool:
@@ -119,24 +145,23 @@ class TaskWatcher:
 
     async def run(self) -> None:
         """Watch until ``stop()``; errors in ``on_change`` propagate to the caller."""
-        # The rust watcher is armed before its first poll returns; yield_on_timeout with a short
-        # rust_timeout lets us mark readiness right after that first poll (tests rely on it).
         # step is how long the watcher waits for a burst of changes to settle: 20 ms keeps the
         # reload latency near the debounce while costing ~50 cheap wake-ups a second.
+        self._stop = _ArmedSignal(asyncio.get_running_loop(), self._ready)
+        if self._stopped_early:
+            return
         async for changes in awatch(
             self.tasks_dir,
             watch_filter=self._accept,
             debounce=self._debounce_ms,
             step=20,
             stop_event=self._stop,
-            rust_timeout=250,
-            yield_on_timeout=True,
+            rust_timeout=5000,
             force_polling=self._force_polling,
             poll_delay_ms=self._poll_delay_ms,
             recursive=True,
             ignore_permission_denied=True,
         ):
-            self._ready.set()
             grouped: dict[ChangeKind, set[str]] = {}
             for _, path in changes:
                 kind = classify(self.tasks_dir, path)
@@ -147,4 +172,7 @@ class TaskWatcher:
 
     def stop(self) -> None:
         """Ask the watch loop to end."""
-        self._stop.set()
+        if self._stop is not None:
+            self._stop.set()
+        else:
+            self._stopped_early = True

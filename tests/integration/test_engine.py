@@ -269,3 +269,15 @@ async def test_stray_temp_files_are_cleaned_at_start(engine: Engine) -> None:
     await engine.start()
     assert not stray.exists()
     assert os.path.exists(folder / "schedule.yaml")
+
+
+async def test_polling_mode_sees_new_folders(tmp_path: Path) -> None:
+    eng = Engine(tmp_path / "tasks", force_polling=True)
+    events = EventLog(eng)
+    await eng.start()
+    try:
+        assert any(isinstance(e, LogLine) and "Polling" in e.message for e in events.events)
+        make_task(eng.tasks_dir, "polled")
+        await events.wait_for(changed("polled", "loaded"))
+    finally:
+        await eng.stop()
