@@ -18,6 +18,7 @@ from textual.app import App, SuspendNotSupported
 from bassi_tui.scheduler.engine import Engine
 from bassi_tui.scheduler.events import TaskView
 from bassi_tui.store.models import PROMPT_FILE
+from bassi_tui.ui.result_view import ResultView
 from bassi_tui.ui.sanitize import one_line
 from bassi_tui.ui.task_list import TaskList
 
@@ -87,6 +88,8 @@ class TaskActionsApp(App[None]):
             return
         if self.engine.run_now(name):
             self.notify(f"Running {label}…", timeout=2)
+            if name == self.query_one(TaskList).selected:
+                self.query_one(ResultView).follow_newest()  # you asked for it: show it
         else:
             self.notify(f"{label} did not start: see the log (l).", severity="warning")
 

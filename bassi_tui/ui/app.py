@@ -179,6 +179,8 @@ class BassiApp(TaskActionsApp):
             ran = old is None or (old.running_since, old.last_run, old.run_count) != (
                 event.view.running_since, event.view.last_run, event.view.run_count
             )
+            if event.name == cards.selected:
+                self.query_one(ResultView).set_broken(not event.view.ok)
             # Runs of another instance (we monitor it) show up only this way: re-read them.
             if ran and event.name == cards.selected and event.name not in self._live:
                 self._load_results(event.name)
@@ -229,7 +231,10 @@ class BassiApp(TaskActionsApp):
 
     @on(TaskList.Selected)
     def _on_selected(self, message: TaskList.Selected) -> None:
-        self.query_one(ResultView).show_task(message.name)
+        viewer = self.query_one(ResultView)
+        viewer.show_task(message.name)
+        view = self.query_one(TaskList).view(message.name) if message.name else None
+        viewer.set_broken(view is not None and not view.ok)
         if message.name is not None:
             self._load_results(message.name)
 

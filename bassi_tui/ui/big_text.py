@@ -24,6 +24,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from bassi_tui.ui.sanitize import strip_control
+from bassi_tui.ui.styles import ink
 
 #: Wrapping a document means visiting each of its lines on every resize: only for small ones.
 WRAP_MAX_LINES = 50_000
@@ -187,11 +188,14 @@ class BigText(ScrollView, can_focus=True):
         row = int(self.scroll_y) + y
         doc = self.document
         if doc is None:
-            if y == 0 and self.placeholder:
-                muted = self.get_component_rich_style("big-text--placeholder", partial=True)
-                strip = Strip([Segment(strip_control(self.placeholder), style + muted)])
-                return strip.crop_extend(0, width, style)
-            return Strip.blank(width, style)
+            text = strip_control(self.placeholder).replace("\n", " ")
+            starts = wrap_starts(text, width) if text else []
+            if y >= len(starts):
+                return Strip.blank(width, style)
+            end = starts[y + 1] if y + 1 < len(starts) else len(text)
+            muted = ink(self, "big-text--placeholder")
+            strip = Strip([Segment(text[starts[y] : end], style + muted)])
+            return strip.crop_extend(0, width, style)
         if self.wrapping:
             if row >= len(self._row_line):
                 return Strip.blank(width, style)

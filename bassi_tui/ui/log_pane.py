@@ -18,6 +18,7 @@ from textual.strip import Strip
 from bassi_tui.scheduler.events import LogLine
 from bassi_tui.ui.big_text import wrap_starts
 from bassi_tui.ui.sanitize import one_line
+from bassi_tui.ui.styles import ink
 
 #: The pane keeps this many lines; older ones scroll away (the log file keeps them all).
 MAX_LINES = 1000
@@ -52,13 +53,13 @@ class LogPane(ScrollView, can_focus=True):
         self.lines: deque[tuple[LogLine, str]] = deque(maxlen=MAX_LINES)
         self._rows: list[tuple[int, int, int]] = []  # (line, start, end) per screen row
         self._width = 0
+        self._follow = True
 
     def on_mount(self) -> None:
         self.border_title = "Log"
 
     def add(self, line: LogLine) -> None:
         """Append one engine log line (the oldest goes when the pane is full)."""
-        at_end = self.scroll_y >= self.max_scroll_y
         full = len(self.lines) == self.lines.maxlen
         self.lines.append((line, one_line(line.message)))
         if full:
@@ -66,9 +67,18 @@ class LogPane(ScrollView, can_focus=True):
         else:
             self._flow(len(self.lines) - 1)
             self._sized()
-        if at_end:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self._follow_end()
         self.refresh()
+
+    def _follow_end(self) -> None:
+        if self._follow:
+            # After the refresh, once the new virtual size is laid out.
+            self.call_after_refresh(self.scroll_end, animate=False, x_axis=False)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        # Scrolled up by hand: stay there; back at the bottom: follow new lines again.
+        self._follow = new >= self.max_scroll_y - 1
 
     def _flow(self, index: int) -> None:
         text = self.lines[index][1]
@@ -91,7 +101,7 @@ class LogPane(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         if self.scrollable_content_region.width != self._width:
             self._reflow()
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self._follow_end()
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -101,10 +111,10 @@ class LogPane(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         index, start, end = self._rows[row]
         line, text = self.lines[index]
-        style = base + self.get_component_rich_style(f"log-pane--{line.level}", partial=True)
+        style = base + ink(self, f"log-pane--{line.level}")
         if start == 0:
             time = line.time.strftime("%H:%M:%S ")
-            muted = base + self.get_component_rich_style("log-pane--time", partial=True)
+            muted = base + ink(self, "log-pane--time")
             head = [Segment(time, muted), Segment(LEVEL_SYMBOLS.get(line.level, " ") + " ", style)]
         else:
             head = [Segment(" " * PREFIX, base)]

@@ -63,6 +63,8 @@ class ResultView(Vertical):
         self.records: Sequence[ResultRecord] = ()
         self.index = 0
         self.live: LiveText | None = None
+        #: Set by the app: the task cannot run, so "press r" would be bad advice.
+        self.broken = False
         self._shown: tuple[str, str] | None = None  # (stem, status) on screen
         self._token = 0
 
@@ -94,6 +96,12 @@ class ResultView(Vertical):
         self.records = records
         index = next((i for i, r in enumerate(records) if r.stem == stem), 0) if stem else 0
         self._pick(index)
+
+    def follow_newest(self) -> None:
+        """Show the newest run, and keep showing the newest as runs arrive."""
+        if self.records and self.index:
+            self._pick(0)
+        self.index = 0
 
     def live_grew(self) -> None:
         """The live output of the current task got more text."""
@@ -133,9 +141,7 @@ class ResultView(Vertical):
             self._shown = None
             self.border_subtitle = ""
             self.query_one("#run-facts", Static).update("")
-            name = self.task_name
-            hint = f"No runs yet. Press r to run {one_line(name)} now." if name else ""
-            self._text.show(None, hint or "No task selected.")
+            self._text.show(None, self._hint())
             return
         record = self.records[index]
         self.border_subtitle = Content.assemble(
@@ -161,6 +167,21 @@ class ResultView(Vertical):
             if not same_run:
                 self._text.show(None, "Opening…")
             self._open(record.output_file, self._token, same_run)
+
+    def _hint(self) -> str:
+        name = one_line(self.task_name or "")
+        if not name:
+            return "No task selected."
+        if self.broken:
+            return f"No runs yet. Fix the error on the card of {name}; it reloads when you save."
+        return f"No runs yet. Press r to run {name} now."
+
+    def set_broken(self, broken: bool) -> None:
+        """The app says whether the task is broken (it changes the advice when it has no runs)."""
+        if broken != self.broken:
+            self.broken = broken
+            if not self.records and self.task_name and self._text.document is None:
+                self._text.show(None, self._hint())
 
     def _facts(self, record: ResultRecord) -> Content:
         """What the history line leaves out: the file, model, attempts, and the error if any."""

@@ -21,29 +21,29 @@ from textual.strip import Strip
 
 from bassi_tui.store.results import ResultRecord
 from bassi_tui.ui import format as fmt
+from bassi_tui.ui.styles import ink
 
 TONES = ("success", "error", "warning", "running", "muted", "plain")
 
 
 def run_summary(record: ResultRecord, now: datetime) -> list[tuple[str, str]]:
-    """The pieces (text, tone) of one history line: status, start, duration, tokens, trigger."""
+    """The pieces (text, tone) of one history line: status, start, trigger, duration, tokens."""
     meta = record.meta
     status = record.status
     started = record.started
     when = fmt.stamp(started, now) if started else record.stem
     duration = meta.get("duration")
     took = fmt.duration(duration if isinstance(duration, int | float) else None)
+    trigger = meta.get("trigger")
     pieces = [
         (f"{fmt.status_symbol(status)} {status:<11}", fmt.status_tone(status)),
         (f" {when}", "plain"),
+        (f" {trigger if isinstance(trigger, str) else '':<9}", "muted"),
     ]
     if status != "running":
-        pieces.append((f"  {took:>7}", "muted"))
+        pieces.append((f" {took:>7}", "muted"))
     if tokens := fmt.tokens(meta):
-        pieces.append((f"  {tokens}", "muted"))
-    trigger = meta.get("trigger")
-    if isinstance(trigger, str):
-        pieces.append((f"  {trigger}", "muted"))
+        pieces.append((f" {tokens}", "muted"))
     return pieces
 
 
@@ -54,7 +54,7 @@ class RunHistory(ScrollView, can_focus=True):
     RunHistory {
         background: $surface;
         overflow-x: hidden;
-        & > .run-history--cursor { background: $boost; }
+        & > .run-history--cursor { background: $primary 15%; }
         &:focus > .run-history--cursor { background: $block-cursor-blurred-background; }
         & > .run-history--success { color: $text-success; }
         & > .run-history--error { color: $text-error; }
@@ -91,12 +91,16 @@ class RunHistory(ScrollView, can_focus=True):
         self.records = records
         self.index = index
         self.virtual_size = Size(self.scrollable_content_region.width, len(records))
-        height = self.scrollable_content_region.height
-        if index < self.scroll_y:
-            self.scroll_to(y=index, animate=False, immediate=True)
-        elif height and index >= self.scroll_y + height:
-            self.scroll_to(y=index - height + 1, animate=False, immediate=True)
+        # After the refresh: the new virtual size must be laid out before scrolling to a row.
+        self.call_after_refresh(self._scroll_to_index)
         self.refresh()
+
+    def _scroll_to_index(self) -> None:
+        height = self.scrollable_content_region.height
+        if self.index < self.scroll_y:
+            self.scroll_to(y=self.index, animate=False, immediate=True)
+        elif height and self.index >= self.scroll_y + height:
+            self.scroll_to(y=self.index - height + 1, animate=False, immediate=True)
 
     def action_move(self, delta: int) -> None:
         """Pick the run ``delta`` lines away."""
@@ -114,11 +118,12 @@ class RunHistory(ScrollView, can_focus=True):
         row = int(self.scroll_y) + y
         if row >= len(self.records):
             return Strip.blank(width, base)
-        if row == self.index:
+        picked = row == self.index
+        if picked:
             base = base + self.get_component_rich_style("run-history--cursor")
         now = self.clock()
-        segments = [Segment(" ", base)] + [
-            Segment(text, base + self.get_component_rich_style(f"run-history--{t}", partial=True))
+        segments = [Segment("▶" if picked else " ", base)] + [
+            Segment(text, base + ink(self, f"run-history--{t}"))
             for text, t in run_summary(self.records[row], now)
         ]
         return Strip(segments).crop_extend(0, width, base)

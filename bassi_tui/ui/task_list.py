@@ -27,6 +27,7 @@ from textual.strip import Strip
 from bassi_tui.scheduler.events import TaskView
 from bassi_tui.ui.card import CARD_LINES, CardLine, card_lines, card_state
 from bassi_tui.ui.format import status_tone
+from bassi_tui.ui.styles import ink
 
 CARD_HEIGHT = CARD_LINES + 1  # three lines and a gap
 TONES = ("success", "error", "warning", "running", "muted", "name", "plain")
@@ -46,7 +47,7 @@ class TaskList(ScrollView, can_focus=True):
         & > .task-list--muted { color: $text-muted; }
         & > .task-list--name { text-style: bold; }
         & > .task-list--plain { }
-        & > .task-list--cursor { background: $boost; }
+        & > .task-list--cursor { background: $primary 15%; }
         &:focus > .task-list--cursor { background: $block-cursor-blurred-background; }
         & > .task-list--empty { color: $text-muted; text-style: italic; }
     }
@@ -147,8 +148,8 @@ class TaskList(ScrollView, can_focus=True):
         self._visible = None
         if self._selected not in self.shown:
             self._select(self.shown[0] if self.shown else None)
-        self.scroll_to(y=0, animate=False)
         self._changed()
+        self.call_after_refresh(self._scroll_to_selected)
 
     def select(self, name: str) -> None:
         """Select the card of ``name`` (clearing a filter that hides it)."""
@@ -226,6 +227,7 @@ class TaskList(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._changed()
+        self.call_after_refresh(self._scroll_to_selected)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -235,23 +237,25 @@ class TaskList(ScrollView, can_focus=True):
         if not names:
             if y == 1:
                 text = self.empty_text if not self._filter else f"No task matches “{self._filter}”."
-                style = base + self.get_component_rich_style("task-list--empty", partial=True)
+                style = base + ink(self, "task-list--empty")
                 return Strip([Segment("  " + text, style)]).crop_extend(0, width, base)
             return Strip.blank(width, base)
         index, line = divmod(row, CARD_HEIGHT)
         if index >= len(names) or line >= CARD_LINES:
             return Strip.blank(width, base)
         view = self._views[names[index]]
-        if names[index] == self._selected:
+        selected = names[index] == self._selected
+        if selected:
             base = base + self.get_component_rich_style("task-list--cursor")
         card = card_lines(view, self.clock(), width - 2)[line]
         tone = status_tone(card_state(view))
-        bar = Segment("▌ ", base + self._tone(tone))
+        # The selected card's bar is thick, the others' thin: shape, not only colour.
+        bar = Segment("▌ " if selected else "▏ ", base + self._tone(tone))
         return self._draw(card, width, base, bar)
 
     def _tone(self, tone: str) -> Style:
         # partial: only what the tone sets, so the cursor's background shows through.
-        return self.get_component_rich_style(f"task-list--{tone}", partial=True)
+        return ink(self, f"task-list--{tone}")
 
     def _draw(self, card: CardLine, width: int, base: Style, bar: Segment) -> Strip:
         def seg(text: str, tone: str) -> Segment:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from textual.binding import Binding
 
 from bassi_tui.scheduler.engine import Engine
+from bassi_tui.ui.actions import editor_command
 from bassi_tui.ui.app import BassiApp
 from bassi_tui.ui.big_text import BigText
 from bassi_tui.ui.help_screen import HelpScreen
@@ -155,3 +157,29 @@ def test_every_binding_has_an_id_and_a_description() -> None:
         for binding in owner.BINDINGS:
             assert isinstance(binding, Binding), owner
             assert binding.id and binding.description, (owner, binding.key)
+
+
+def test_the_editor_comes_from_visual_then_editor_then_vi(tmp_path: Path) -> None:
+    prompt = tmp_path / "prompt.txt"
+    assert editor_command({}, prompt) == ["vi", str(prompt)]
+    assert editor_command({"EDITOR": "nano -w"}, prompt) == ["nano", "-w", str(prompt)]
+    assert editor_command({"EDITOR": "nano", "VISUAL": "code --wait"}, prompt)[:2] == [
+        "code",
+        "--wait",
+    ]
+
+
+async def test_e_says_so_when_the_terminal_cannot_be_handed_over(
+    tasks_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_task(tasks_dir, "one")
+    app = make_app(tasks_dir)
+    said: list[str] = []
+    monkeypatch.setattr(app, "notify", lambda message, **_: said.append(message))
+    async with app.run_test(size=SIZE) as pilot:
+        cards = app.query_one(TaskList)
+        await wait_until(pilot, lambda: cards.selected == "one", "the card")
+        await pilot.press("e")  # headless: no terminal to suspend into
+        await wait_until(pilot, lambda: bool(said), "the message")
+        assert "Cannot open an editor here" in said[0]
+        assert str(tasks_dir / "one" / "prompt.txt") in said[0]

@@ -1,0 +1,65 @@
+"""The card list and the log pane stay virtual and bounded, whatever the numbers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+
+from bassi_tui.scheduler.events import LogLine, TaskView
+from bassi_tui.ui.log_pane import MAX_LINES, LogPane
+from bassi_tui.ui.task_list import CARD_HEIGHT, TaskList
+from tests.ui.conftest import text_of
+
+NOW = datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
+
+
+def view(n: int) -> TaskView:
+    return TaskView(
+        name=f"task-{n:05d}",
+        path=Path(f"/tasks/task-{n:05d}"),
+        description="every hour",
+        enabled=True,
+        next_run=NOW + timedelta(minutes=n % 60),
+    )
+
+
+class ListApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield TaskList(lambda: NOW, id="cards")
+        yield LogPane(id="log")
+
+
+async def test_ten_thousand_cards_are_one_widget() -> None:
+    app = ListApp()
+    async with app.run_test(size=(80, 30)) as pilot:
+        cards = app.query_one(TaskList)
+        widgets_before = len(list(app.screen.walk_children()))
+        for n in range(10_000):
+            cards.upsert(view(n))
+        await pilot.pause()
+        assert len(list(app.screen.walk_children())) == widgets_before
+        assert cards.virtual_size.height == 10_000 * CARD_HEIGHT
+        assert text_of(cards).splitlines()[0].startswith("▌ ○ task-00000")
+        cards.focus()
+        await pilot.press("end")
+        assert cards.selected == "task-09999"
+        assert "task-09999" in text_of(cards)
+        cards.upsert(view(5))  # an update in place keeps the selection
+        cards.remove_task("task-09999")
+        assert cards.selected == "task-09998"
+        cards.set_filter("task-0999")
+        assert cards.shown == [f"task-0999{n}" for n in range(9)]
+
+
+async def test_the_log_pane_keeps_the_last_lines_only() -> None:
+    app = ListApp()
+    async with app.run_test(size=(80, 30)) as pilot:
+        pane = app.query_one(LogPane)
+        for n in range(MAX_LINES + 500):
+            pane.add(LogLine("info", f"line {n}", time=NOW))
+        await pilot.pause()
+        assert len(pane.lines) == MAX_LINES
+        assert pane.lines[0][1] == "line 500"
+        assert text_of(pane).splitlines()[-1].endswith(f"line {MAX_LINES + 499}")
