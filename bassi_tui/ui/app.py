@@ -84,7 +84,7 @@ class BassiApp(TaskActionsApp):
         Binding("question_mark,f1", "help", "Help", id="app.help", key_display="?",
                 tooltip="Show every key"),
         Binding("q", "quit", "Quit", id="app.quit",
-                tooltip="Quit (a run in flight ends as interrupted)"),
+                tooltip="Quit (stops runs in flight)"),
     ]
 
     def __init__(

@@ -1,4 +1,4 @@
-"""HelpScreen: every key, grouped by where it works, built from the real bindings."""
+"""HelpScreen: every key, grouped by where it works (built from the real bindings), and symbols."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from bassi_tui.ui.big_text import BigText
+from bassi_tui.ui.format import status_symbol as symbol_of
 from bassi_tui.ui.run_history import RunHistory
 from bassi_tui.ui.task_list import TaskList
 
@@ -64,11 +65,26 @@ def help_content(sections: Sequence[Section]) -> Content:
     return Content.assemble(*parts).rstrip()
 
 
+SYMBOL_MEANINGS = {
+    "success": "the last run succeeded",
+    "failed": "the last run failed",
+    "timeout": "the last run hit its timeout",
+    "interrupted": "the last run was cut short (app stopped)",
+    "skipped": "a run was skipped: one was still running",
+    "running": "running now (with the time it has taken)",
+    "disabled": "paused (enabled: false)",
+    "broken": "broken: the error is on the card",
+    "never": "never run",
+}
+
+
 def help_sections(app_bindings: Iterable[BindingType]) -> list[Section]:
-    """The keys, grouped by where they work, from the real bindings."""
+    """The keys, grouped by where they work (from the real bindings), and the card symbols."""
     return [
         ("Anywhere", [*binding_rows(app_bindings), ("Tab", "Next pane"),
-                      ("Ctrl+P", "Command palette: task actions and more")]),
+                      ("Ctrl+P", "Palette: run, pause, edit any task")]),
+        ("Symbols", [(symbol_of(status), meaning) for status, meaning in SYMBOL_MEANINGS.items()]
+         + [("▌ ▶", "the selected card, the selected run")]),
         ("Task cards", binding_rows(TaskList.BINDINGS)),
         ("Run history", binding_rows(RunHistory.BINDINGS)),
         ("Result text", [*binding_rows(BigText.BINDINGS),
@@ -77,13 +93,16 @@ def help_sections(app_bindings: Iterable[BindingType]) -> list[Section]:
 
 
 class HelpScreen(ModalScreen[None]):
-    """The keys, over the app; Esc, q, ? or F1 closes it."""
+    """The keys and symbols, over the app, in two columns when there is room.
+
+    Esc, q, ? or F1 closes it.
+    """
 
     DEFAULT_CSS = """
     HelpScreen {
         align: center middle;
         & > #help-box {
-            width: 72;
+            width: 110;
             max-width: 100%;
             height: auto;
             max-height: 100%;
@@ -93,6 +112,9 @@ class HelpScreen(ModalScreen[None]):
             padding: 0 1;
         }
         & #help-scroll { height: auto; max-height: 100%; }
+        & #help-columns { layout: horizontal; height: auto; }
+        & .help-column { width: 1fr; height: auto; padding-right: 2; }
+        &.-narrow #help-columns { layout: vertical; }
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -104,8 +126,13 @@ class HelpScreen(ModalScreen[None]):
         self.sections = sections
 
     def compose(self) -> ComposeResult:
+        half = 2  # Anywhere and Symbols on the left, the panes' keys on the right
         with Vertical(id="help-box") as box:
             box.border_title = "Keys"
             box.border_subtitle = "Esc closes"
-            with VerticalScroll(id="help-scroll"):
-                yield Static(help_content(self.sections), id="help-text")
+            with VerticalScroll(id="help-scroll"), Horizontal(id="help-columns"):
+                yield Static(help_content(self.sections[:half]), classes="help-column")
+                yield Static(help_content(self.sections[half:]), classes="help-column")
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < 100, "-narrow")
