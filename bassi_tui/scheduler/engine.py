@@ -8,11 +8,10 @@ names, starts runs (scheduled or manual) and reports everything through plain ev
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,17 +22,17 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bassi_tui.executor.runners import close_runners
 from bassi_tui.scheduler.events import (
     EngineEvent,
+    LogLevel,
     LogLine,
     Role,
     RoleChanged,
-    RunFinished,
     TaskChanged,
     TaskView,
 )
 from bassi_tui.scheduler.lock import InstanceLock
-from bassi_tui.scheduler.missed import find_missed
+from bassi_tui.scheduler.missed import plan_catch_up
 from bassi_tui.scheduler.requests import take_requests, write_request
-from bassi_tui.scheduler.runs import RunContext, execute_run
+from bassi_tui.scheduler.run_manager import RunManager
 from bassi_tui.scheduler.triggers import build_trigger, describe_schedule
 from bassi_tui.store import edit
 from bassi_tui.store.atomic import clean_stray_temps
@@ -41,8 +40,8 @@ from bassi_tui.store.fstype import POLL_DELAY_MS, needs_polling
 from bassi_tui.store.models import Task, Trigger
 from bassi_tui.store.parse import load_task
 from bassi_tui.store.recovery import recover_task
-from bassi_tui.store.results import ResultRecord, latest_result, list_results, prune_results
-from bassi_tui.store.state import apply_run, parse_time, read_state, write_state
+from bassi_tui.store.results import ResultRecord, latest_result, list_results
+from bassi_tui.store.state import parse_time, read_state, write_state
 from bassi_tui.store.watcher import ChangeKind, TaskWatcher
 
 log = logging.getLogger(__name__)
@@ -56,8 +55,6 @@ JOB_DEFAULTS: dict[str, Any] = {"coalesce": True, "misfire_grace_time": None, "m
 SETTLE_RECHECK_S = 0.3
 #: How often the clock watchdog compares wall time with monotonic time.
 CLOCK_CHECK_S = 5.0
-#: Old results are pruned after a run at most this often per task (retention is in days).
-PRUNE_EVERY_S = 600.0
 #: How often a monitor tries to take the lock over from the scheduling instance.
 TAKEOVER_POLL_S = 1.0
 
@@ -89,9 +86,7 @@ class Engine:
         self._watch = watch
         self._tasks: dict[str, Task] = {}
         self._states: dict[str, dict[str, Any]] = {}
-        self._running: dict[str, set[asyncio.Task[RunFinished]]] = {}
-        self._running_since: dict[str, datetime] = {}
-        self._queued: dict[str, RunContext] = {}
+        self._runs = RunManager(self)
         self._slots: dict[str, datetime] = {}
         self._subscribers: list[Subscriber] = []
         self._background: set[asyncio.Task[Any]] = set()
@@ -102,7 +97,6 @@ class Engine:
         self.role: Role = "monitor"
         #: Monitors: runs in flight in the scheduling instance, seen in results/ metadata.
         self._remote_running: dict[str, datetime] = {}
-        self._last_prune: dict[str, float] = {}
         self.started = False
 
     # -- events -------------------------------------------------------------------------------
@@ -120,7 +114,8 @@ class Engine:
             except Exception:
                 log.exception("event subscriber failed on %r", type(event).__name__)
 
-    def _say(self, level: Any, message: str, task: str | None = None) -> None:
+    def say(self, level: LogLevel, message: str, task: str | None = None) -> None:
+        """Tell the engine's story: a LogLine event for the log pane, log file and stderr."""
         self.emit(LogLine(level, message, task))
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -143,18 +138,18 @@ class Engine:
             self._apply(task, state, new=True, sync=False)
         self.started = True
         count = f"{len(loaded)} task" + ("" if len(loaded) == 1 else "s")
-        self._say("info", f"Watching {self.tasks_dir} ({count})")
-        self._spawn(self._clock_watchdog(), "clock-watchdog")
+        self.say("info", f"Watching {self.tasks_dir} ({count})")
+        self.spawn(self._clock_watchdog(), "clock-watchdog")
         if self.role == "scheduler":
             self._settle_downtime()
             await self._process_requests()
         else:
             self._announce_monitor()
-            self._spawn(self._takeover_loop(), "takeover")
+            self.spawn(self._takeover_loop(), "takeover")
         if self._watch:
             self._make_watcher()
             assert self._watcher is not None
-            self._spawn(self._watcher.run(), "watcher")
+            self.spawn(self._watcher.run(), "watcher")
             await self._watcher.wait_ready()
 
     def _make_watcher(self) -> None:
@@ -166,7 +161,7 @@ class Engine:
                 if network_fs
                 else "--poll"
             )
-            self._say(
+            self.say(
                 "info",
                 f"Polling {self.tasks_dir} every {POLL_DELAY_MS} ms ({why}); "
                 f"changes show within about {(POLL_DELAY_MS + 100) / 1000:.1f} s",
@@ -192,7 +187,7 @@ class Engine:
             now_offset = time.time() - time.monotonic()
             if abs(now_offset - offset) > 1.0 and self._scheduler is not None:
                 jump = now_offset - offset
-                self._say("info", f"Wall clock moved {jump:+.0f} s (resume or clock change)")
+                self.say("info", f"Wall clock moved {jump:+.0f} s (resume or clock change)")
                 self._scheduler.wakeup()
             offset = now_offset
 
@@ -205,7 +200,7 @@ class Engine:
     def _announce_monitor(self) -> None:
         holder = self._lock.holder() or {}
         who = f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}"
-        self._say("info", f"Another bassi-tui ({who}) schedules these tasks: monitoring")
+        self.say("info", f"Another bassi-tui ({who}) schedules these tasks: monitoring")
         self.emit(RoleChanged("monitor", who))
 
     async def _takeover_loop(self) -> None:
@@ -217,7 +212,7 @@ class Engine:
     async def _become_scheduler(self) -> None:
         self.role = "scheduler"
         self._remote_running.clear()
-        self._say("warning", "The scheduling instance stopped: this one schedules now")
+        self.say("warning", "The scheduling instance stopped: this one schedules now")
         names = list_task_folders(self.tasks_dir)
         loaded = await asyncio.to_thread(self._load_many, names, True)
         for task, state, notes in loaded:
@@ -236,9 +231,7 @@ class Engine:
             self._watcher.stop()
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        runs = [t for group in self._running.values() for t in group]
-        for run in runs:
-            run.cancel()
+        runs = self._runs.cancel_all()
         for bg in list(self._background):
             bg.cancel()
         await asyncio.gather(*runs, *self._background, return_exceptions=True)
@@ -246,7 +239,8 @@ class Engine:
         self._lock.release()
         self.started = False
 
-    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Run ``coro`` in the background; a failure becomes a log line, not a crash."""
         task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(coro, name=name)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -256,7 +250,7 @@ class Engine:
     def _report_crash(self, task: asyncio.Task[Any]) -> None:
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.error("background job %s failed", task.get_name(), exc_info=exc)
-            self._say("error", f"internal error in {task.get_name()}: {exc}")
+            self.say("error", f"internal error in {task.get_name()}: {exc}")
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -288,7 +282,7 @@ class Engine:
 
     def _say_notes(self, name: str, notes: list[str]) -> None:
         for note in notes:
-            self._say("warning", f"Task {name}: {note}", name)
+            self.say("warning", f"Task {name}: {note}", name)
 
     def _wants(self, kind: ChangeKind) -> bool:
         # The scheduler never hears its own writes; monitors follow them to show live state.
@@ -319,7 +313,7 @@ class Engine:
                 continue
             self._apply(task, state, new=old is None)
             if not task.ok:
-                self._spawn(self._settle(name), f"settle:{name}")
+                self.spawn(self._settle(name), f"settle:{name}")
 
     async def _refresh_states(self, names: set[str]) -> None:
         """Monitors: pick up another instance's writes (counters, a run starting or ending)."""
@@ -351,7 +345,7 @@ class Engine:
         self._tasks.pop(name, None)
         self._states.pop(name, None)
         self._unschedule(name)
-        self._say("info", f"Removed task: {name}", name)
+        self.say("info", f"Removed task: {name}", name)
         self.emit(TaskChanged(name, "removed", None))
 
     def _unschedule(self, name: str) -> None:
@@ -375,11 +369,11 @@ class Engine:
         if not task.ok or schedule is None:
             self._unschedule(name)
             for problem in task.problems:
-                self._say("error", f"Task {name}: {problem.location()}: {problem.message}", name)
+                self.say("error", f"Task {name}: {problem.location()}: {problem.message}", name)
             change: Any = "broken"
         elif not schedule.enabled:
             self._unschedule(name)
-            self._say("info", f"Disabled task: {name} ({describe_schedule(schedule)})", name)
+            self.say("info", f"Disabled task: {name} ({describe_schedule(schedule)})", name)
             change = "disabled"
         else:
             if old is None or old.schedule != schedule or self._job_next(name) is None:
@@ -389,7 +383,7 @@ class Engine:
             if not quiet:
                 verb = "Loaded" if new else "Updated"
                 words = describe_schedule(schedule)
-                self._say("info", f"{verb} task: {name} ({words}{suffix})", name)
+                self.say("info", f"{verb} task: {name} ({words}{suffix})", name)
             change = "loaded" if new else "updated"
         if sync:
             self._sync_next_run(name)
@@ -440,53 +434,31 @@ class Engine:
             if abs((new - old).total_seconds()) <= slack:
                 return
         state = {**state, "next_run": new.isoformat() if new else None}
-        self._write_state(task, state)
+        self.write_state(task, state)
 
-    def _write_state(self, task: Task, state: dict[str, Any]) -> None:
+    def write_state(self, task: Task, state: dict[str, Any]) -> None:
+        """Write a task's last_run.json and keep it as the engine's view of that task."""
         try:
             write_state(task.path, state)
         except OSError as exc:  # a vanished folder or a full disk must not stop the engine
-            self._say("error", f"Task {task.name}: cannot write last_run.json: {exc}", task.name)
+            self.say("error", f"Task {task.name}: cannot write last_run.json: {exc}", task.name)
             return
         self._states[task.name] = state
 
     def _catch_up(self, name: str) -> bool:
         """Record fires missed while no instance scheduled; run once for catchup. True if any."""
         task = self._tasks.get(name)
-        if task is None or not task.ok or task.schedule is None or not task.schedule.enabled:
+        if task is None:
             return False
-        state = self._states.get(name, {})
-        expected = parse_time(state.get("next_run"))
-        if expected is None or (task.schedule.type == "once" and state.get("once_fired")):
-            return False
-        anchor = parse_time(state.get("last_scheduled_fire"))
-        missed = find_missed(build_trigger(task.schedule, anchor=anchor), expected, _now())
-        if missed is None:
-            return False
-        policy = task.config.missed_task_policy
-        action = {
-            "skip": "not run",
-            "catchup": "running it once now",
-            "notify": "not run (notify)",
-        }[policy]
-        message = f"{missed.describe()} while no bassi-tui was scheduling; {action}"
-        new_state = apply_run(
-            state,
-            timestamp=_now(),
-            status="missed",
-            duration=0.0,
-            result_file=None,
-            error=f"{message} (missed_task_policy: {policy})",
-            next_run=self._job_next(name),
+        plan = plan_catch_up(
+            task, self._states.get(name, {}), now=_now(), next_run=self._job_next(name)
         )
-        new_state["missed_count"] = int(state.get("missed_count") or 0) + missed.count
-        if task.schedule.type == "once":
-            new_state["once_fired"] = True
-        self._write_state(task, new_state)
-        level: Any = "error" if policy == "notify" else "warning"
-        self._say(level, f"Task {name}: {message}", name)
-        if policy == "catchup":
-            self.start_run(name, "catchup", scheduled_for=missed.last)
+        if plan is None:
+            return False
+        self.write_state(task, plan.state)
+        self.say(plan.level, f"Task {name}: {plan.message}", name)
+        if plan.run_slot is not None:
+            self.start_run(name, "catchup", scheduled_for=plan.run_slot)
         self.emit(TaskChanged(name, "updated", self.view(name)))
         return True
 
@@ -494,9 +466,9 @@ class Engine:
         """Start the runs other instances asked for (``r`` in a monitor, ``bassi-tui run``)."""
         for request in await asyncio.to_thread(take_requests, self.tasks_dir, _now()):
             if request.task not in self._tasks:
-                self._say("warning", f"Run request for unknown task {request.task!r} ignored")
+                self.say("warning", f"Run request for unknown task {request.task!r} ignored")
                 continue
-            self._say("info", f"Run of {request.task} requested by another instance", request.task)
+            self.say("info", f"Run of {request.task} requested by another instance", request.task)
             self.start_run(request.task, "manual", request_id=request.id)
 
     # -- views --------------------------------------------------------------------------------
@@ -521,7 +493,7 @@ class Engine:
             run_count=int(state.get("run_count") or 0),
             success_count=int(state.get("success_count") or 0),
             failure_count=int(state.get("failure_count") or 0),
-            running_since=self._running_since.get(name) or self._remote_running.get(name),
+            running_since=self._runs.running_since(name) or self._remote_running.get(name),
             executor=task.config.executor,
         )
 
@@ -540,7 +512,7 @@ class Engine:
 
     def is_running(self, name: str) -> bool:
         """True while a run of ``name`` is in flight."""
-        return bool(self._running.get(name))
+        return self._runs.is_running(name)
 
     # -- runs ---------------------------------------------------------------------------------
 
@@ -561,10 +533,10 @@ class Engine:
         if self.role == "monitor":
             task = self._tasks.get(name)
             if task is None or not task.ok:
-                self._say("warning", f"Task {name} cannot run: it is missing or broken", name)
+                self.say("warning", f"Task {name} cannot run: it is missing or broken", name)
                 return False
             write_request(self.tasks_dir, name)
-            self._say("info", f"Asked the scheduling instance to run {name}", name)
+            self.say("info", f"Asked the scheduling instance to run {name}", name)
             return True
         return self.start_run(name, "manual")
 
@@ -577,83 +549,18 @@ class Engine:
         request_id: str | None = None,
     ) -> bool:
         """Start a run subject to the task's overlap policy; True when it started or queued."""
+        return self._runs.start_run(
+            name, trigger, scheduled_for=scheduled_for, request_id=request_id
+        )
+
+    def run_changed(self, name: str, *, reread_state: bool) -> None:
+        """A run of ``name`` started or ended: refresh its state and tell the subscribers."""
         task = self._tasks.get(name)
-        if task is None or not task.ok or task.schedule is None:
-            self._say("warning", f"Task {name} cannot run: it is missing or broken", name)
-            return False
-        ctx = RunContext(
-            trigger, scheduled_for, once=task.schedule.type == "once", request_id=request_id
-        )
-        if self._running.get(name):
-            policy = task.config.overlap
-            if policy == "skip":
-                self._record_skip(task, ctx)
-                return False
-            if policy == "queue":
-                self._queued[name] = ctx  # at most one waiting: a newer fire replaces it
-                self._say("info", f"Task {name} queued behind its running run", name)
-                return True
-        run = asyncio.get_running_loop().create_task(self._run(task, ctx), name=f"run:{name}")
-        self._running.setdefault(name, set()).add(run)
-        return True
-
-    def _record_skip(self, task: Task, ctx: RunContext) -> None:
-        self._say("warning", f"Task {task.name} skipped ({ctx.trigger}): still running", task.name)
-        now = datetime.now().astimezone()
-        state = apply_run(
-            read_state(task.path).state,
-            timestamp=now,
-            status="skipped",
-            duration=0.0,
-            result_file=None,
-            error="previous run still in progress",
-            next_run=self._job_next(task.name),
-        )
-        self._write_state(task, state)
-
-    async def _run(self, task: Task, ctx: RunContext) -> RunFinished:
-        name = task.name
-        self._running_since.setdefault(name, datetime.now().astimezone())
-        ctx.next_run = self._job_next(name)
-        self._say("info", f"Running task: {name} ({ctx.trigger})", name)
+        if task is None:
+            return
+        if reread_state:
+            self._states[name] = read_state(task.path).state
         self.emit(TaskChanged(name, "updated", self.view(name)))
-        try:
-            finished = await execute_run(task, ctx, self.emit)
-        finally:
-            group = self._running.get(name, set())
-            for done in [t for t in group if t is asyncio.current_task()]:
-                group.discard(done)
-            if not group:
-                self._running.pop(name, None)
-                self._running_since.pop(name, None)
-        if finished.status == "success":
-            self._say("info", f"Task {name} finished in {finished.duration:.1f} s", name)
-        else:
-            self._say("error", f"Task {name} {finished.status}: {finished.error}", name)
-        self._states[name] = read_state(task.path).state
-        self.emit(TaskChanged(name, "updated", self.view(name)))
-        self._after_run(task)
-        return finished
-
-    def _after_run(self, task: Task) -> None:
-        queued = self._queued.pop(task.name, None)
-        if queued is not None and task.name in self._tasks:
-            self.start_run(task.name, queued.trigger, scheduled_for=queued.scheduled_for)
-        output = task.config.output
-        now = time.monotonic()
-        last = self._last_prune.get(task.name)
-        if output.auto_cleanup and (last is None or now - last >= PRUNE_EVERY_S):
-            self._last_prune[task.name] = now
-            # prune_results never touches a run whose metadata still says "running".
-            self._spawn(
-                asyncio.to_thread(
-                    prune_results,
-                    task.results_dir,
-                    keep_days=output.keep_history,
-                    now=datetime.now().astimezone(),
-                ),
-                f"prune:{task.name}",
-            )
 
     def set_enabled(self, name: str, enabled: bool) -> None:
         """Pause or resume a task by editing its schedule.yaml (the watcher applies it)."""
@@ -664,8 +571,4 @@ class Engine:
 
     async def wait_idle(self) -> None:
         """Wait until no run is in flight or queued (for tests and clean shutdowns)."""
-        while self._running or self._queued:
-            runs = [t for group in self._running.values() for t in group]
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.gather(*runs, return_exceptions=True)
-            await asyncio.sleep(0)
+        await self._runs.wait_idle()

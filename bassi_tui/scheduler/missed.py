@@ -11,8 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from bassi_tui.scheduler.events import LogLevel
 from bassi_tui.scheduler.slot_triggers import SlotTrigger
+from bassi_tui.scheduler.triggers import build_trigger
+from bassi_tui.store.models import Task
+from bassi_tui.store.state import apply_run, parse_time
 
 #: Counting stops here; the record then says "at least".
 COUNT_CAP = 1000
@@ -55,3 +60,49 @@ def find_missed(
         count, last = count + 1, slot
         slot = trigger.next_slot(slot)
     return Missed(count, expected, last, capped)
+
+
+@dataclass(frozen=True, slots=True)
+class CatchUp:
+    """What to do about a task's missed fires: the state to write, what to say, what to run."""
+
+    state: dict[str, Any]
+    message: str
+    level: LogLevel
+    run_slot: datetime | None  # the slot to run once now (catchup policy), else None
+
+
+_ACTIONS = {"skip": "not run", "catchup": "running it once now", "notify": "not run (notify)"}
+
+
+def plan_catch_up(
+    task: Task, state: dict[str, Any], *, now: datetime, next_run: datetime | None
+) -> CatchUp | None:
+    """How to record the fires ``task`` missed (per its policy); None when it missed none."""
+    schedule = task.schedule
+    if not task.ok or schedule is None or not schedule.enabled:
+        return None
+    expected = parse_time(state.get("next_run"))
+    if expected is None or (schedule.type == "once" and state.get("once_fired")):
+        return None
+    anchor = parse_time(state.get("last_scheduled_fire"))
+    trigger = build_trigger(schedule, anchor=anchor)
+    missed = find_missed(trigger, expected, now)
+    if missed is None:
+        return None
+    policy = task.config.missed_task_policy
+    message = f"{missed.describe()} while no bassi-tui was scheduling; {_ACTIONS[policy]}"
+    new_state = apply_run(
+        state,
+        timestamp=now,
+        status="missed",
+        duration=0.0,
+        result_file=None,
+        error=f"{message} (missed_task_policy: {policy})",
+        next_run=next_run,
+    )
+    new_state["missed_count"] = int(state.get("missed_count") or 0) + missed.count
+    if schedule.type == "once":
+        new_state["once_fired"] = True  # the one fire is spent, run or not
+    level: LogLevel = "error" if policy == "notify" else "warning"
+    return CatchUp(new_state, message, level, missed.last if policy == "catchup" else None)
