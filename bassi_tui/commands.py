@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bassi_tui.scheduler.engine import list_task_folders
 from bassi_tui.scheduler.events import EngineEvent, RunOutput, RunRetrying, RunStarted
+from bassi_tui.scheduler.lock import InstanceLock
+from bassi_tui.scheduler.requests import write_request
 from bassi_tui.scheduler.triggers import describe_schedule, next_fire_times, resolve_zone
 from bassi_tui.store.models import Task
 from bassi_tui.store.parse import load_task
+from bassi_tui.store.results import ResultRecord, list_results
 from bassi_tui.store.state import parse_time, read_state
+
+#: How long `run` waits for the scheduling instance to start a requested run.
+PICKUP_TIMEOUT_S = 15.0
+FOLLOW_POLL_S = 0.1
 
 
 def _find_task(tasks_dir: Path, name: str) -> Task | None:
@@ -80,15 +90,31 @@ def next_command(tasks_dir: Path, name: str, n: int) -> int:
 
 
 def run_command(tasks_dir: Path, name: str) -> int:
-    """Run one task now, streaming its output to stdout; 0 only when the run succeeded."""
-    from bassi_tui.scheduler.runs import RunContext, execute_run
+    """Run one task now, streaming its output to stdout; 0 only when the run succeeded.
 
+    When another bassi-tui schedules this tasks dir, the run is asked of it (a request file) and
+    followed from its result files, so the task never runs twice at once. Otherwise this command
+    holds the instance lock for the length of the run.
+    """
     task = _find_task(tasks_dir, name)
     if task is None:
         return 2
     if not task.ok:
         _print_problems(task)
         return 1
+    lock = InstanceLock(tasks_dir)
+    if not lock.try_acquire():
+        return _run_through_scheduler(tasks_dir, task, lock)
+    try:
+        return _run_here(task)
+    finally:
+        lock.release()
+
+
+def _run_here(task: Task) -> int:
+    from bassi_tui.scheduler.runs import RunContext, execute_run
+
+    name = task.name
 
     def emit(event: EngineEvent) -> None:
         if isinstance(event, RunOutput):
@@ -107,8 +133,68 @@ def run_command(tasks_dir: Path, name: str) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: the run is recorded as interrupted", file=sys.stderr)
         return 130
-    if finished.status != "success":
-        print(f"\n{name}: {finished.status}: {finished.error}", file=sys.stderr)
+    return _report(name, finished.status, finished.error, finished.duration)
+
+
+def _report(name: str, status: str, error: object, duration: object) -> int:
+    if status != "success":
+        print(f"\n{name}: {status}: {error}", file=sys.stderr)
         return 1
-    print(f"\n{name}: success in {finished.duration:.1f} s", file=sys.stderr)
+    seconds = float(duration) if isinstance(duration, int | float) else 0.0
+    print(f"\n{name}: success in {seconds:.1f} s", file=sys.stderr)
     return 0
+
+
+def _run_through_scheduler(tasks_dir: Path, task: Task, lock: InstanceLock) -> int:
+    holder = lock.holder() or {}
+    who = f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}"
+    request_id = write_request(tasks_dir, task.name)
+    print(f"asked the scheduling bassi-tui ({who}) to run {task.name}", file=sys.stderr)
+    deadline = time.monotonic() + PICKUP_TIMEOUT_S
+    record = None
+    while record is None:
+        record = next(
+            (r for r in list_results(task.results_dir) if r.meta.get("run_request") == request_id),
+            None,
+        )
+        if record is None:
+            if time.monotonic() > deadline:
+                print(
+                    f"bassi-tui run: the scheduling instance ({who}) did not start the run "
+                    f"within {PICKUP_TIMEOUT_S:.0f} s (is it busy or stuck?)",
+                    file=sys.stderr,
+                )
+                return 1
+            time.sleep(FOLLOW_POLL_S)
+    return _follow(task.name, record)
+
+
+def _follow(name: str, record: ResultRecord) -> int:
+    """Tail another instance's run to stdout until its metadata says it ended."""
+    offset = 0
+    meta = record.meta
+    try:
+        while True:
+            meta = _read_json(record.meta_file) or meta
+            if record.output_file is not None and record.output_file.exists():
+                with record.output_file.open("rb") as fh:
+                    fh.seek(offset)
+                    chunk = fh.read()
+                offset += len(chunk)
+                sys.stdout.write(chunk.decode("utf-8", errors="replace"))
+                sys.stdout.flush()
+            if meta.get("status") != "running":
+                break
+            time.sleep(FOLLOW_POLL_S)
+    except KeyboardInterrupt:
+        print("\nstopped following; the run goes on in the scheduling instance", file=sys.stderr)
+        return 130
+    return _report(name, str(meta.get("status")), meta.get("error"), meta.get("duration"))
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

@@ -196,3 +196,29 @@ def test_suspend_and_resume_runs_an_overdue_fire_once(
         and datetime.fromisoformat(m["scheduled_for"]) < resumed
     ]
     assert len(overdue) == 1, overdue
+
+
+def test_run_command_goes_through_the_scheduling_instance(
+    tmp_path: Path, spawn: Callable[..., subprocess.Popen[bytes]]
+) -> None:
+    tasks = tmp_path / "tasks"
+    folder = make_task(
+        tasks,
+        "asked",
+        config="executor: command\ncommand: ['sh', '-c', 'printf one; sleep 0.3; printf two']\n",
+    )
+    scheduler = spawn("--headless", "--tasks-dir", str(tasks))
+    assert wait_until(lambda: lock_holder(tasks) == scheduler.pid)
+    result = subprocess.run(
+        [sys.executable, "-m", "bassi_tui", "run", "asked", "--tasks-dir", str(tasks)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("onetwo")
+    assert "asked the scheduling bassi-tui" in result.stderr
+    [meta] = metas(folder)
+    assert meta["run_request"] and meta["trigger"] == "manual" and meta["status"] == "success"
+    assert lock_holder(tasks) == scheduler.pid

@@ -287,3 +287,21 @@ async def test_environment_values_never_reach_records_or_logs(tmp_path: Path) ->
         if path.is_file() and path.name != "config.yaml":
             assert secret not in path.read_text(errors="replace"), path
     assert all(secret not in repr(e) for e in events.events)
+
+
+async def test_a_blocked_event_loop_does_not_drop_a_fire(tmp_path: Path) -> None:
+    import time
+
+    make_task(tmp_path, "patient", schedule="type: interval\nseconds: 2\n")
+    engine = Engine(tmp_path, watch=False)
+    events = EventLog(engine)
+    await engine.start()
+    # Block the loop so the one fire (at +2 s) is 1.5 s late when the loop is free again:
+    # APScheduler's default misfire grace (1 s) would drop it.
+    time.sleep(3.5)
+    unblocked = datetime.now().astimezone()
+    done = await events.wait_for(lambda e: isinstance(e, RunFinished))
+    await engine.stop()
+    assert isinstance(done, RunFinished) and done.meta_file is not None
+    meta = json.loads(done.meta_file.read_text())
+    assert datetime.fromisoformat(meta["scheduled_for"]) < unblocked - timedelta(seconds=1)
