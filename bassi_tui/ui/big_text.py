@@ -166,11 +166,18 @@ class BigText(ScrollView, can_focus=True):
         while self._row_line and self._row_line[-1] >= from_line:
             self._row_line.pop()
             self._row_start.pop()
+        rows, starts, line = self._row_line, self._row_start, doc.line
         for index in range(from_line, doc.line_count):
-            for start in wrap_starts(self._text(index), width):
-                self._row_line.append(index)
-                self._row_start.append(start)
-        self.virtual_size = Size(width, len(self._row_line))
+            raw = line(index)
+            if len(raw) <= width and raw.isascii() and raw.isprintable():
+                # The common case, with no copy and no cache churn: one plain row.
+                rows.append(index)
+                starts.append(0)
+                continue
+            for start in wrap_starts(strip_control(raw).expandtabs(4), width):
+                rows.append(index)
+                starts.append(start)
+        self.virtual_size = Size(width, len(rows))
 
     def on_resize(self) -> None:
         if self.wrapping and self.scrollable_content_region.width != self._wrap_width:
