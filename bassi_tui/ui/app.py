@@ -138,17 +138,17 @@ class BassiApp(TaskActionsApp):
                         exit_on_error=False)
 
     async def _start_engine(self) -> None:
+        if self.engine.started:  # handed one already running: its first events went by
+            cards = self.query_one(TaskList)
+            for view in self.engine.views():
+                cards.upsert(view)
+            self._update_cards_title()
+            return
         try:
-            if not self.engine.started:
-                await self.engine.start()
+            await self.engine.start()  # its events tell the cards about every task
         except Exception as exc:  # shown to the user, never a crash
             log.exception("the engine failed to start")
             self.post_message(msg.EngineFailed(f"The engine failed to start: {exc}"))
-            return
-        cards = self.query_one(TaskList)
-        for view in self.engine.views():  # events before we subscribed, if any
-            cards.upsert(view)
-        self._update_cards_title()
 
     async def on_unmount(self) -> None:
         if self._unsubscribe is not None:

@@ -63,3 +63,31 @@ def test_app_and_headless_drive_the_same_engine(
         asyncio.run(cli._headless(tmp_path, False))
     assert len(built) == 1 and isinstance(built[0], Engine)
     assert built[0].tasks_dir == tmp_path
+
+
+async def test_an_engine_started_before_the_app_shows_its_tasks(tasks_dir: Path) -> None:
+    make_task(tasks_dir, "early")
+    engine = Engine(tasks_dir, watch=False)
+    await engine.start()
+    app = BassiApp(tasks_dir, engine=engine)
+    async with app.run_test(size=(120, 36)) as pilot:
+        cards = app.query_one(TaskList)
+        await wait_until(pilot, lambda: cards.names == ["early"], "the card")
+    assert not engine.started  # the app owns it now: it stopped it on the way out
+
+
+async def test_an_engine_that_cannot_start_is_reported_not_fatal(
+    tasks_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Broken(Engine):
+        async def start(self) -> None:
+            raise OSError("tasks dir unreadable")
+
+    app = BassiApp(tasks_dir, engine=Broken(tasks_dir))
+    said: list[str] = []
+    monkeypatch.setattr(app, "notify", lambda message, **_: said.append(message))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: bool(said), "the report")
+        assert "tasks dir unreadable" in said[0]
+        await pilot.press("question_mark")  # still alive
+        assert app.is_running
