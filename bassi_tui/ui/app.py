@@ -30,6 +30,7 @@ from bassi_tui.scheduler.logbridge import log_events
 from bassi_tui.ui import messages as msg
 from bassi_tui.ui.actions import TaskActionsApp
 from bassi_tui.ui.commands import TaskCommands
+from bassi_tui.ui.format import short_path
 from bassi_tui.ui.help_screen import HelpScreen, help_sections
 from bassi_tui.ui.live_text import LiveOutputs
 from bassi_tui.ui.log_pane import LogPane
@@ -46,14 +47,6 @@ LOG_MIN_HEIGHT = 30
 def local_now() -> datetime:
     """The wall clock, time-zone aware (the default clock of the UI)."""
     return datetime.now().astimezone()
-
-
-def short_path(path: Path) -> str:
-    """``path`` with the home directory written as ``~``."""
-    try:
-        return "~/" + str(path.relative_to(Path.home()))
-    except ValueError:
-        return str(path)
 
 
 class BassiApp(TaskActionsApp):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 #: A symbol for every status: colour is never the only signal.
@@ -134,3 +135,11 @@ def rate(success: int, failure: int) -> str:
     """``92% ok`` over finished runs, or an empty string before the first one."""
     done = success + failure
     return f"{round(100 * success / done)}% ok" if done else ""
+
+
+def short_path(path: Path) -> str:
+    """``path`` with the home directory written as ``~``."""
+    try:
+        return "~/" + str(path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)

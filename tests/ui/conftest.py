@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.app import App
@@ -23,7 +24,7 @@ def tasks_dir(tmp_path: Path) -> Path:
 
 
 async def wait_until(
-    pilot: Pilot[object], predicate: Callable[[], bool], what: str, timeout: float = WAIT_S
+    pilot: Pilot[Any], predicate: Callable[[], bool], what: str, timeout: float = WAIT_S
 ) -> None:
     """Let the app run until ``predicate()`` holds; fail after ``timeout`` (a hang guard)."""
     loop = asyncio.get_running_loop()
