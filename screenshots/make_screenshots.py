@@ -33,10 +33,12 @@ SHOTS: list[tuple[str, tuple[int, int], str, Sequence[str]]] = [
 ]
 
 
-async def shoot(tasks: Path, name: str, size: tuple[int, int], theme: str,
-                keys: Sequence[str]) -> None:
-    app = BassiApp(tasks, engine=FrozenEngine(tasks, watch=False), clock=frozen_clock,
-                   show_log=False)
+async def shoot(
+    tasks: Path, name: str, size: tuple[int, int], theme: str, keys: Sequence[str]
+) -> None:
+    app = BassiApp(
+        tasks, engine=FrozenEngine(tasks, watch=False), clock=frozen_clock, show_log=False
+    )
     async with app.run_test(size=size) as pilot:
         app.theme = theme
         cards, text = app.query_one(TaskList), app.query_one(BigText)

@@ -97,6 +97,8 @@ class Engine:
         self.role: Role = "monitor"
         #: Monitors: runs in flight in the scheduling instance, seen in results/ metadata.
         self._remote_running: dict[str, datetime] = {}
+        #: Changes the watcher saw while start() was still loading (None once started).
+        self._early: dict[ChangeKind, set[str]] | None = {}
         self.started = False
 
     # -- events -------------------------------------------------------------------------------
@@ -128,6 +130,13 @@ class Engine:
         """
         self.tasks_dir.mkdir(parents=True, exist_ok=True)
         self.role = "scheduler" if self._lock.try_acquire() else "monitor"
+        if self._watch:
+            # Armed before the folders are listed, so nothing created during the (possibly long)
+            # initial load is missed: changes seen meanwhile wait in _early and apply after it.
+            self._make_watcher()
+            assert self._watcher is not None
+            self.spawn(self._watcher.run(), "watcher")
+            await self._watcher.wait_ready()
         names = list_task_folders(self.tasks_dir)
         loaded = await asyncio.to_thread(self._load_many, names, self.role == "scheduler")
         self._scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
@@ -146,11 +155,9 @@ class Engine:
         else:
             self._announce_monitor()
             self.spawn(self._takeover_loop(), "takeover")
-        if self._watch:
-            self._make_watcher()
-            assert self._watcher is not None
-            self.spawn(self._watcher.run(), "watcher")
-            await self._watcher.wait_ready()
+        early, self._early = self._early, None
+        if early:
+            await self._on_files_changed(early)
 
     def _make_watcher(self) -> None:
         network_fs = None if self.force_polling else needs_polling(self.tasks_dir)
@@ -291,6 +298,10 @@ class Engine:
         return (kind == "request") == (self.role == "scheduler")
 
     async def _on_files_changed(self, changes: dict[ChangeKind, set[str]]) -> None:
+        if self._early is not None:  # still loading: keep it for when the load is applied
+            for kind, names in changes.items():
+                self._early.setdefault(kind, set()).update(names)
+            return
         if "task" in changes:
             await self.reload(changes["task"])
         if "state" in changes and self.role == "monitor":

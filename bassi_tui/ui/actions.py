@@ -113,8 +113,12 @@ class TaskActionsApp(App[None]):
         """Open ``name``'s prompt.txt in the editor; the watcher picks up the change."""
         view = self.query_one(TaskList).view(name)
         if view is not None:
-            self.run_worker(self._edit(view.path / PROMPT_FILE), group="editor",
-                            description=f"edit the prompt of {name}", exit_on_error=False)
+            self.run_worker(
+                self._edit(view.path / PROMPT_FILE),
+                group="editor",
+                description=f"edit the prompt of {name}",
+                exit_on_error=False,
+            )
 
     async def _edit(self, path: Path) -> None:
         command = editor_command(os.environ, path)

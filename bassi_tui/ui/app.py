@@ -59,25 +59,63 @@ class BassiApp(TaskActionsApp):
     COMMANDS: ClassVar = App.COMMANDS | {TaskCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "run_selected", "Run", id="task.run", tooltip="Run the selected task now"),
-        Binding("p", "toggle_selected", "Pause", id="task.pause",
-                tooltip="Pause or resume the selected task"),
-        Binding("e", "edit_selected", "Edit", id="task.edit",
-                tooltip="Edit the task's prompt.txt in $EDITOR"),
-        Binding("enter", "open_result", "Open", id="result.open", show=False,
-                tooltip="Focus the result text"),
-        Binding("left_square_bracket", "step(1)", "Older", id="result.older", show=False,
-                tooltip="Show the previous (older) result"),
-        Binding("right_square_bracket", "step(-1)", "Newer", id="result.newer", show=False,
-                tooltip="Show the next (newer) result"),
-        Binding("slash", "filter", "Filter", id="cards.filter",
-                tooltip="Filter the cards by name"),
-        Binding("escape", "escape", "Back", id="app.escape", show=False,
-                tooltip="Clear the filter, or go back to the cards"),
+        Binding(
+            "p",
+            "toggle_selected",
+            "Pause",
+            id="task.pause",
+            tooltip="Pause or resume the selected task",
+        ),
+        Binding(
+            "e",
+            "edit_selected",
+            "Edit",
+            id="task.edit",
+            tooltip="Edit the task's prompt.txt in $EDITOR",
+        ),
+        Binding(
+            "enter",
+            "open_result",
+            "Open",
+            id="result.open",
+            show=False,
+            tooltip="Focus the result text",
+        ),
+        Binding(
+            "left_square_bracket",
+            "step(1)",
+            "Older",
+            id="result.older",
+            show=False,
+            tooltip="Show the previous (older) result",
+        ),
+        Binding(
+            "right_square_bracket",
+            "step(-1)",
+            "Newer",
+            id="result.newer",
+            show=False,
+            tooltip="Show the next (newer) result",
+        ),
+        Binding("slash", "filter", "Filter", id="cards.filter", tooltip="Filter the cards by name"),
+        Binding(
+            "escape",
+            "escape",
+            "Back",
+            id="app.escape",
+            show=False,
+            tooltip="Clear the filter, or go back to the cards",
+        ),
         Binding("l", "toggle_log", "Log", id="app.log", tooltip="Show or hide the log pane"),
-        Binding("question_mark,f1", "help", "Help", id="app.help", key_display="?",
-                tooltip="Show every key"),
-        Binding("q", "quit", "Quit", id="app.quit",
-                tooltip="Quit (stops runs in flight)"),
+        Binding(
+            "question_mark,f1",
+            "help",
+            "Help",
+            id="app.help",
+            key_display="?",
+            tooltip="Show every key",
+        ),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (stops runs in flight)"),
     ]
 
     def __init__(
@@ -127,8 +165,12 @@ class BassiApp(TaskActionsApp):
         self._unsubscribe = self.engine.subscribe(self._on_engine_event)
         self.set_interval(FLUSH_INTERVAL, self._flush_output, name="live-output")
         cards.focus()
-        self.run_worker(self._start_engine(), group="engine", description="start the engine",
-                        exit_on_error=False)
+        self.run_worker(
+            self._start_engine(),
+            group="engine",
+            description="start the engine",
+            exit_on_error=False,
+        )
 
     async def _start_engine(self) -> None:
         if self.engine.started:  # handed one already running: its first events went by
@@ -170,7 +212,9 @@ class BassiApp(TaskActionsApp):
         else:
             cards.upsert(event.view)
             ran = old is None or (old.running_since, old.last_run, old.run_count) != (
-                event.view.running_since, event.view.last_run, event.view.run_count
+                event.view.running_since,
+                event.view.last_run,
+                event.view.run_count,
             )
             if event.name == cards.selected:
                 self.query_one(ResultView).set_broken(not event.view.ok)
@@ -233,9 +277,13 @@ class BassiApp(TaskActionsApp):
 
     def _load_results(self, name: str) -> None:
         self._results_token += 1
-        self.run_worker(partial(self._read_results, name, self._results_token), thread=True,
-                        group="results", description=f"read the runs of {name}",
-                        exit_on_error=False)
+        self.run_worker(
+            partial(self._read_results, name, self._results_token),
+            thread=True,
+            group="results",
+            description=f"read the runs of {name}",
+            exit_on_error=False,
+        )
 
     def _read_results(self, name: str, token: int) -> None:
         try:

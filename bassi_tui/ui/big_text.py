@@ -102,8 +102,14 @@ class BigText(ScrollView, can_focus=True):
 
     # -- what to show -------------------------------------------------------------------------
 
-    def show(self, document: Document | None, placeholder: str = "", *, follow: bool = False,
-             keep_scroll: bool = False) -> None:
+    def show(
+        self,
+        document: Document | None,
+        placeholder: str = "",
+        *,
+        follow: bool = False,
+        keep_scroll: bool = False,
+    ) -> None:
         """Show ``document`` from the top (or the end when ``follow``), or a placeholder."""
         self.document = document
         self.placeholder = placeholder

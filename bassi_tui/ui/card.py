@@ -83,4 +83,3 @@ def card_lines(view: TaskView, now: datetime, width: int) -> tuple[CardLine, Car
         first, second = _problem_lines(view, width)
         return head, first, second
     return head, CardLine((("  " + one_line(view.description), "muted"),)), _last_line(view, now)
-

@@ -81,14 +81,29 @@ SYMBOL_MEANINGS = {
 def help_sections(app_bindings: Iterable[BindingType]) -> list[Section]:
     """The keys, grouped by where they work (from the real bindings), and the card symbols."""
     return [
-        ("Anywhere", [*binding_rows(app_bindings), ("Tab", "Next pane"),
-                      ("Ctrl+P", "Palette: run, pause, edit any task")]),
-        ("Symbols", [(symbol_of(status), meaning) for status, meaning in SYMBOL_MEANINGS.items()]
-         + [("▌ ▶", "the selected card, the selected run")]),
+        (
+            "Anywhere",
+            [
+                *binding_rows(app_bindings),
+                ("Tab", "Next pane"),
+                ("Ctrl+P", "Palette: run, pause, edit any task"),
+            ],
+        ),
+        (
+            "Symbols",
+            [(symbol_of(status), meaning) for status, meaning in SYMBOL_MEANINGS.items()]
+            + [("▌ ▶", "the selected card, the selected run")],
+        ),
         ("Task cards", binding_rows(TaskList.BINDINGS)),
         ("Run history", binding_rows(RunHistory.BINDINGS)),
-        ("Result text", [*binding_rows(BigText.BINDINGS),
-                         ("↑ ↓ PgUp PgDn", "Scroll"), ("← →", "Scroll sideways")]),
+        (
+            "Result text",
+            [
+                *binding_rows(BigText.BINDINGS),
+                ("↑ ↓ PgUp PgDn", "Scroll"),
+                ("← →", "Scroll sideways"),
+            ],
+        ),
     ]
 
 

@@ -54,8 +54,9 @@ class LiveText:
         self._lines.extend(part[: LINE_CUT + 1] for part in parts[1:])
         self.max_width = max(self.max_width, *(len(p) for p in parts), len(self._lines[-1]))
         if self.truncated:
-            self._lines.append(f"… (live view stops at {LIMIT // 1024 // 1024} MB; "
-                               "the result file has everything)")
+            self._lines.append(
+                f"… (live view stops at {LIMIT // 1024 // 1024} MB; the result file has everything)"
+            )
             self._lines.append("")
         self.version += 1
 

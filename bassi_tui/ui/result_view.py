@@ -145,7 +145,10 @@ class ResultView(Vertical):
             return
         record = self.records[index]
         self.border_subtitle = Content.assemble(
-            f"run {index + 1} of {len(self.records)} · ", ("[", "bold"), " older  ", ("]", "bold"),
+            f"run {index + 1} of {len(self.records)} · ",
+            ("[", "bold"),
+            " older  ",
+            ("]", "bold"),
             " newer",
         )
         self.query_one("#run-facts", Static).update(self._facts(record))
@@ -200,8 +203,13 @@ class ResultView(Vertical):
             parts.append((f"\n{fmt.status_symbol(record.status)} {one_line(error)}", "$text-error"))
         return Content.assemble(*parts)
 
-    @work(thread=True, exclusive=True, group="result-text", description="open a result file",
-          exit_on_error=False)
+    @work(
+        thread=True,
+        exclusive=True,
+        group="result-text",
+        description="open a result file",
+        exit_on_error=False,
+    )
     def _open(self, path: Path, token: int, keep_scroll: bool) -> None:
         try:
             document = open_result_text(path)

@@ -281,3 +281,24 @@ async def test_polling_mode_sees_new_folders(tmp_path: Path) -> None:
         await events.wait_for(changed("polled", "loaded"))
     finally:
         await eng.stop()
+
+
+async def test_a_folder_created_during_start_is_not_missed(tmp_path: Path) -> None:
+    tasks = tmp_path / "tasks"
+    for i in range(200):
+        make_task(tasks, f"bulk-{i:03d}")
+    eng = Engine(tasks)
+    events = EventLog(eng)
+    original = eng._load_many
+
+    def load_then_create(names: list[str], recover: bool) -> object:
+        loaded = original(names, recover)
+        make_task(tasks, "late-comer")  # appears after the listing, before start() returns
+        return loaded
+
+    eng._load_many = load_then_create  # type: ignore[assignment,method-assign]
+    await eng.start()
+    try:
+        await events.wait_for(changed("late-comer", "loaded"))
+    finally:
+        await eng.stop()

@@ -91,9 +91,7 @@ def write_state(task_dir: Path, runs: list[tuple[datetime, str, float]]) -> None
         "last_status": newest[1],
         "last_duration_seconds": newest[2],
         "last_result_file": newest[0].strftime("%Y-%m-%d_%H-%M-%S") + ".txt",
-        "history": [
-            {"timestamp": s.isoformat(), "status": st, "duration": d} for s, st, d in runs
-        ],
+        "history": [{"timestamp": s.isoformat(), "status": st, "duration": d} for s, st, d in runs],
     }
     (task_dir / "last_run.json").write_text(json.dumps(state, indent=2), encoding="utf-8")
 
@@ -115,27 +113,46 @@ Nothing needs action before noon.
 def write_fixture_tasks(root: Path) -> Path:
     """Six tasks in every state a card can show; returns ``root``."""
     utc = "timezone: UTC\n"
-    digest = make_task(root, "daily-digest", f'type: daily\ntime: "07:30"\n{utc}',
-                       prompt="Summarise what happened overnight. Today is {weekday}.")
+    digest = make_task(
+        root,
+        "daily-digest",
+        f'type: daily\ntime: "07:30"\n{utc}',
+        prompt="Summarise what happened overnight. Today is {weekday}.",
+    )
     runs = [
         (datetime(2026, 3, 2, 7, 30, tzinfo=UTC), "success", 4.2),
         (datetime(2026, 3, 1, 7, 30, tzinfo=UTC), "failed", 61.0),
         (datetime(2026, 2, 28, 7, 30, tzinfo=UTC), "success", 3.9),
     ]
     write_run(digest, runs[0][0], DIGEST, duration=4.2, tokens=(812, 1304))
-    write_run(digest, runs[1][0], "Morning digest for Sunday\n\nThe", status="failed",
-              duration=61.0, tokens=None, attempts=4,
-              error="API error 529 (overloaded) after 4 attempts; try again later")
-    write_run(digest, runs[2][0], "Morning digest for Saturday\n\nA quiet night.\n",
-              duration=3.9, tokens=(790, 221))
+    write_run(
+        digest,
+        runs[1][0],
+        "Morning digest for Sunday\n\nThe",
+        status="failed",
+        duration=61.0,
+        tokens=None,
+        attempts=4,
+        error="API error 529 (overloaded) after 4 attempts; try again later",
+    )
+    write_run(
+        digest,
+        runs[2][0],
+        "Morning digest for Saturday\n\nA quiet night.\n",
+        duration=3.9,
+        tokens=(790, 221),
+    )
     write_state(digest, runs)
 
-    weekly = make_task(root, "weekly-report",
-                       'type: weekly\nday: [monday, thursday]\ntime: "09:00"\n'
-                       "timezone: Europe/Berlin\n")
+    weekly = make_task(
+        root,
+        "weekly-report",
+        'type: weekly\nday: [monday, thursday]\ntime: "09:00"\ntimezone: Europe/Berlin\n',
+    )
     start = datetime(2026, 2, 26, 8, 0, tzinfo=UTC)
-    write_run(weekly, start, "Week 9: two releases, no incidents.\n", duration=12.5,
-              tokens=(2048, 640))
+    write_run(
+        weekly, start, "Week 9: two releases, no incidents.\n", duration=12.5, tokens=(2048, 640)
+    )
     write_state(weekly, [(start, "success", 12.5)])
 
     paused = make_task(root, "cleanup-notes", f'type: daily\ntime: "22:00"\n{utc}enabled: false\n')
@@ -145,8 +162,15 @@ def write_fixture_tasks(root: Path) -> Path:
 
     health = make_task(root, "server-health", f"type: interval\nminutes: 30\n{utc}")
     start = datetime(2026, 3, 2, 9, 45, tzinfo=UTC)
-    write_run(health, start, "Checking 12 hosts...\n", status="timeout", duration=600.0,
-              tokens=None, error="timed out after 600 s")
+    write_run(
+        health,
+        start,
+        "Checking 12 hosts...\n",
+        status="timeout",
+        duration=600.0,
+        tokens=None,
+        error="timed out after 600 s",
+    )
     write_state(health, [(start, "timeout", 600.0)])
 
     make_task(root, "broken-yaml", '# a typo on purpose\ntype: daily\ntiem: "07:30"\n')

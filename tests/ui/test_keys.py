@@ -135,9 +135,16 @@ async def test_question_mark_and_f1_show_every_key(tasks_dir: Path) -> None:
             await pilot.press(key)
             assert isinstance(app.screen, HelpScreen)
             shown = "".join(str(c.render()) for c in app.screen.query(".help-column"))
-            for label in ("Run the selected task now", "Filter the cards", "Palette: run, pause",
-                          "Show the previous (older) result", "Next task", "Wrap long lines",
-                          "⏱", "paused (enabled: false)"):
+            for label in (
+                "Run the selected task now",
+                "Filter the cards",
+                "Palette: run, pause",
+                "Show the previous (older) result",
+                "Next task",
+                "Wrap long lines",
+                "⏱",
+                "paused (enabled: false)",
+            ):
                 assert label in shown
             await pilot.press("escape")
             assert not isinstance(app.screen, HelpScreen)

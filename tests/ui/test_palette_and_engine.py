@@ -28,8 +28,14 @@ async def test_the_palette_lists_task_actions_and_runs_them(tasks_dir: Path) -> 
         await wait_until(pilot, lambda: len(cards.names) == 2, "the cards")
         titles = [title for title, _, _ in task_commands(app)]
         assert titles == [
-            "Run greeter now", "Pause greeter", "Edit greeter prompt", "Show greeter",
-            "Run nightly now", "Resume nightly", "Edit nightly prompt", "Show nightly",
+            "Run greeter now",
+            "Pause greeter",
+            "Edit greeter prompt",
+            "Show greeter",
+            "Run nightly now",
+            "Resume nightly",
+            "Edit nightly prompt",
+            "Show nightly",
         ]
         await pilot.press("ctrl+p")
         assert isinstance(app.screen, CommandPalette)
