@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import tzlocal
 from apscheduler.triggers.base import BaseTrigger
 
-from bassi_tui.scheduler.crontab import CronExpression, parse_cron
+from bassi_tui.store.crontab import CronExpression, parse_cron
 from bassi_tui.scheduler.describe import describe_schedule
 from bassi_tui.scheduler.slot_triggers import (
     ElapsedIntervalTrigger,

@@ -37,7 +37,7 @@ from bassi_tui.store.parse_common import (
     read_str,
     shown,
 )
-from bassi_tui.store.parse_cron import CronError, check_cron
+from bassi_tui.store.crontab import CronError, check_cron
 from bassi_tui.store.yamlio import YScalar, YSeq
 
 SCHEDULE_TYPES: tuple[ScheduleType, ...] = get_args(ScheduleType)

@@ -299,7 +299,7 @@ def test_custom_file_name_is_used_in_problems() -> None:
 )
 def test_check_agrees_with_the_scheduler_crontab(expr: str) -> None:
     """`bassi-tui check` must accept exactly what the scheduler can fire."""
-    from bassi_tui.scheduler.crontab import parse_cron
+    from bassi_tui.store.crontab import parse_cron
 
     try:
         parse_cron(expr)

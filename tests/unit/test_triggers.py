@@ -390,18 +390,19 @@ def test_cron_autumn_day_runs_each_slot_of_the_repeated_hour_once() -> None:
 @pytest.mark.parametrize(
     ("expr", "message"),
     [
-        ("* * * *", "expected 5 fields"),
-        ("60 * * * *", "minute: 60 is out of range 0-59"),
-        ("* 24 * * *", "hour"),
-        ("* * 0 * *", "day of month"),
-        ("* * * 13 *", "month"),
-        ("* * * * 8", "day of week: 8"),
+        ("* * * *", "expected five fields"),
+        ("60 * * * *", "minute 60 is out of range 0-59"),
+        ("* 24 * * *", "hour 24 is out of range 0-23"),
+        ("* * 0 * *", "day-of-month 0 is out of range 1-31"),
+        ("* * * 13 *", "month 13 is out of range 1-12"),
+        ("* * * * 8", "day-of-week 8 is out of range 0-7"),
         ("*/0 * * * *", "step"),
         ("5-1 * * * *", "backwards"),
         ("* * * * L", "not a number"),
         ("1,,2 * * * *", "empty item"),
-        ("0 0 31 2 *", "never matches"),
-        ("0 0 30 feb *", "never matches"),
+        ("0 0 31 2 *", "day-of-month 31 never occurs in month 2"),
+        ("0 0 30 feb *", "day-of-month 30 never occurs in month feb"),
+        ("0 0 31 apr,jun,sep,nov *", "never occurs"),
     ],
 )
 def test_parse_cron_rejects_bad_expressions(expr: str, message: str) -> None:
