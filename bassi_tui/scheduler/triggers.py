@@ -26,7 +26,6 @@ from zoneinfo import ZoneInfo
 import tzlocal
 from apscheduler.triggers.base import BaseTrigger
 
-from bassi_tui.store.crontab import CronExpression, parse_cron
 from bassi_tui.scheduler.describe import describe_schedule
 from bassi_tui.scheduler.slot_triggers import (
     ElapsedIntervalTrigger,
@@ -35,6 +34,7 @@ from bassi_tui.scheduler.slot_triggers import (
     WallClockTrigger,
 )
 from bassi_tui.scheduler.slots import DailySlots, MonthlySlots, SlotGenerator, WeeklySlots
+from bassi_tui.store.crontab import CronExpression, parse_cron
 from bassi_tui.store.models import WEEKDAYS, Schedule
 
 __all__ = [

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tzlocal
 
+from bassi_tui.store.crontab import CronError, check_cron
 from bassi_tui.store.models import (
     SCHEDULE_FILE,
     WEEKDAYS,
@@ -37,7 +38,6 @@ from bassi_tui.store.parse_common import (
     read_str,
     shown,
 )
-from bassi_tui.store.crontab import CronError, check_cron
 from bassi_tui.store.yamlio import YScalar, YSeq
 
 SCHEDULE_TYPES: tuple[ScheduleType, ...] = get_args(ScheduleType)
