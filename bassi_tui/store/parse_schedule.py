@@ -116,18 +116,8 @@ def parse_schedule(
         _by_type(checked, type_field.line, got, report, draft)
     if report.problems or checked is None:
         return None, report.sorted()
-    schedule = Schedule(
-        type=checked,
-        enabled=draft.enabled,
-        timezone=draft.timezone,
-        jitter=draft.jitter,
-        at=draft.at,
-        days=draft.days,
-        day_of_month=draft.day_of_month,
-        interval_seconds=draft.interval_seconds,
-        cron=draft.cron,
-        run_at=draft.run_at,
-    )
+    # _Draft holds exactly Schedule's fields but type (a test keeps the two in step).
+    schedule = Schedule(type=checked, **vars(draft))
     return schedule, []
 
 

@@ -308,3 +308,12 @@ def test_check_agrees_with_the_scheduler_crontab(expr: str) -> None:
         fires = False
     _, problems = parse_schedule("t", f"type: cron\ncron: '{expr}'\n")
     assert (problems == []) == fires
+
+
+def test_the_draft_carries_every_schedule_field() -> None:
+    from dataclasses import fields as dc_fields
+
+    from bassi_tui.store.models import Schedule
+    from bassi_tui.store.parse_schedule import _Draft
+
+    assert {f.name for f in dc_fields(_Draft)} == {f.name for f in dc_fields(Schedule)} - {"type"}
