@@ -1,0 +1,1 @@
+"""Benchmarks of bassi-tui: run bench/bench.py."""
