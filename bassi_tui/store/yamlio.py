@@ -25,10 +25,11 @@ Errors are raised as :class:`YamlError` with a 1-based line. Messages are built 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError
-from yaml.events import AliasEvent
+from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, NodeEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 YAML_MAX_BYTES = 256 * 1024
@@ -143,8 +144,47 @@ class _GuardedLoader(yaml.SafeLoader):
         return _line(event.start_mark)
 
 
-def _line(mark: yaml.Mark | None) -> int | None:
-    return mark.line + 1 if mark is not None else None
+_CLoader: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
+
+
+def _guard_events(text: str) -> None:
+    """Refuse aliases, deep nesting and huge documents, from libyaml's event stream."""
+    assert _CLoader is not None
+    parser = _CLoader(text)
+    depth = nodes = 0
+    try:
+        while parser.check_event():
+            event = parser.get_event()  # type: ignore[no-untyped-call]  # untyped in stubs
+            if isinstance(event, AliasEvent):
+                raise YamlError(
+                    _line(event.start_mark),
+                    "aliases (*name) are not supported; write the value out in full",
+                )
+            if isinstance(event, NodeEvent):
+                nodes += 1
+                if nodes > MAX_NODES:
+                    raise YamlError(
+                        _line(event.start_mark), f"more than {MAX_NODES} values in one file"
+                    )
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise YamlError(
+                        _line(event.start_mark), f"nested more than {MAX_DEPTH} levels deep"
+                    )
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        raise YamlError(_line(exc.problem_mark), _describe(exc)) from None
+    except yaml.YAMLError as exc:
+        raise YamlError(None, f"not valid YAML: {type(exc).__name__}") from None
+    finally:
+        parser.dispose()
+
+
+def _line(mark: Any) -> int | None:
+    # A yaml.Mark, or the C parser's own mark type; both carry a 0-based ``line``.
+    return int(mark.line) + 1 if mark is not None else None
 
 
 def load_yaml(text: str, *, max_bytes: int = YAML_MAX_BYTES) -> YNode | None:
@@ -156,7 +196,14 @@ def load_yaml(text: str, *, max_bytes: int = YAML_MAX_BYTES) -> YNode | None:
     # len() in characters is a lower bound on UTF-8 bytes: a cheap early out for huge input.
     if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
         raise YamlError(None, f"file is larger than the {max_bytes // 1024} KiB limit; not read")
-    loader = _GuardedLoader(text)
+    loader: yaml.SafeLoader
+    if _CLoader is not None:
+        # libyaml parses ~8x faster (it matters at 10,000 tasks); the guards run first as a
+        # pass over its events, so an alias never reaches the composer.
+        _guard_events(text)
+        loader = _CLoader(text)
+    else:
+        loader = _GuardedLoader(text)
     try:
         node = loader.get_single_node()
         return None if node is None else _convert(loader, node)
