@@ -41,7 +41,7 @@ from bassi_tui.store.models import Task, Trigger
 from bassi_tui.store.parse import load_task
 from bassi_tui.store.recovery import recover_task
 from bassi_tui.store.results import ResultRecord, latest_result, list_results
-from bassi_tui.store.state import parse_time, read_state, write_state
+from bassi_tui.store.state import parse_time, read_state, update_state
 from bassi_tui.store.watcher import ChangeKind, TaskWatcher
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,9 @@ JOB_DEFAULTS: dict[str, Any] = {"coalesce": True, "misfire_grace_time": None, "m
 SETTLE_RECHECK_S = 0.3
 #: How often the clock watchdog compares wall time with monotonic time.
 CLOCK_CHECK_S = 5.0
+#: Above this many tasks, start-up logs one summary line instead of a line per task (errors
+#: are always logged one by one).
+QUIET_START_OVER = 100
 #: How often a monitor tries to take the lock over from the scheduling instance.
 TAKEOVER_POLL_S = 1.0
 
@@ -141,13 +144,15 @@ class Engine:
         loaded = await asyncio.to_thread(self._load_many, names, self.role == "scheduler")
         self._scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
         self._scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
-        self._scheduler.start()
+        # Paused while the jobs are added: a running scheduler wakes up on every add_job.
+        self._scheduler.start(paused=True)
+        quiet = len(loaded) > QUIET_START_OVER
         for task, state, notes in loaded:
             self._say_notes(task.name, notes)
-            self._apply(task, state, new=True, sync=False)
+            self._apply(task, state, new=True, sync=False, quiet=quiet, announce=False)
+        self._scheduler.resume()
         self.started = True
-        count = f"{len(loaded)} task" + ("" if len(loaded) == 1 else "s")
-        self.say("info", f"Watching {self.tasks_dir} ({count})")
+        self.say("info", f"Watching {self.tasks_dir} ({self._summary()})")
         self.spawn(self._clock_watchdog(), "clock-watchdog")
         if self.role == "scheduler":
             self._settle_downtime()
@@ -197,6 +202,15 @@ class Engine:
                 self.say("info", f"Wall clock moved {jump:+.0f} s (resume or clock change)")
                 self._scheduler.wakeup()
             offset = now_offset
+
+    def _summary(self) -> str:
+        """'12 tasks (1 broken, 2 disabled)'."""
+        tasks = list(self._tasks.values())
+        broken = sum(not t.ok for t in tasks)
+        disabled = sum(t.ok and t.schedule is not None and not t.schedule.enabled for t in tasks)
+        text = f"{len(tasks)} task" + ("" if len(tasks) == 1 else "s")
+        extra = [f"{n} {word}" for n, word in ((broken, "broken"), (disabled, "disabled")) if n]
+        return text + (f" ({', '.join(extra)})" if extra else "")
 
     def _settle_downtime(self) -> None:
         """As the new scheduler: record (and per policy run) fires missed while none ran."""
@@ -371,7 +385,13 @@ class Engine:
         new: bool,
         sync: bool = True,
         quiet: bool = False,
+        announce: bool = True,
     ) -> None:
+        """Take a freshly read task into the engine: (re)schedule it, log it, tell subscribers.
+
+        ``announce=False`` (start-up) sends no TaskChanged: subscribers read ``views()`` once
+        start() returns, instead of receiving 10,000 events.
+        """
         name = task.name
         old = self._tasks.get(name)
         self._tasks[name] = task
@@ -384,7 +404,8 @@ class Engine:
             change: Any = "broken"
         elif not schedule.enabled:
             self._unschedule(name)
-            self.say("info", f"Disabled task: {name} ({describe_schedule(schedule)})", name)
+            if not quiet:
+                self.say("info", f"Disabled task: {name} ({describe_schedule(schedule)})", name)
             change = "disabled"
         else:
             if old is None or old.schedule != schedule or self._job_next(name) is None:
@@ -398,7 +419,8 @@ class Engine:
             change = "loaded" if new else "updated"
         if sync:
             self._sync_next_run(name)
-        self.emit(TaskChanged(name, change, self.view(name)))
+        if announce:
+            self.emit(TaskChanged(name, change, self.view(name)))
 
     def _schedule(self, task: Task, state: dict[str, Any]) -> None:
         assert self._scheduler is not None and task.schedule is not None
@@ -407,7 +429,10 @@ class Engine:
             return  # monitors show the scheduler's next_run from last_run.json
         if task.schedule.type == "once" and state.get("once_fired"):
             return  # a once task runs at most once, ever
-        anchor = parse_time(state.get("last_scheduled_fire"))
+        # An interval keeps its grid across restarts: anchored on the last scheduled fire, or on
+        # the fire a previous instance promised. Anchoring on "now" would push a never-fired task
+        # back on every restart, and one restarted more often than its interval never runs.
+        anchor = parse_time(state.get("last_scheduled_fire")) or parse_time(state.get("next_run"))
         trigger = build_trigger(task.schedule, anchor=anchor)
         if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
             return
@@ -444,13 +469,13 @@ class Engine:
             slack = task.schedule.jitter + 1.0
             if abs((new - old).total_seconds()) <= slack:
                 return
-        state = {**state, "next_run": new.isoformat() if new else None}
-        self.write_state(task, state)
+        value = new.isoformat() if new else None
+        self.write_state(task, lambda s: {**s, "next_run": value})
 
-    def write_state(self, task: Task, state: dict[str, Any]) -> None:
-        """Write a task's last_run.json and keep it as the engine's view of that task."""
+    def write_state(self, task: Task, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        """Change a task's last_run.json (read fresh, under its lock) and keep the result."""
         try:
-            write_state(task.path, state)
+            state = update_state(task.path, change)
         except OSError as exc:  # a vanished folder or a full disk must not stop the engine
             self.say("error", f"Task {task.name}: cannot write last_run.json: {exc}", task.name)
             return
@@ -466,7 +491,8 @@ class Engine:
         )
         if plan is None:
             return False
-        self.write_state(task, plan.state)
+        # At start no run of this instance is writing yet: the planned state is current.
+        self.write_state(task, lambda _fresh: plan.state)
         self.say(plan.level, f"Task {name}: {plan.message}", name)
         if plan.run_slot is not None:
             self.start_run(name, "catchup", scheduled_for=plan.run_slot)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -17,7 +17,7 @@ from bassi_tui.scheduler.events import EngineEvent, LogLevel, RunFinished
 from bassi_tui.scheduler.runs import RunContext, execute_run
 from bassi_tui.store.models import Task, Trigger
 from bassi_tui.store.results import prune_results
-from bassi_tui.store.state import apply_run, read_state
+from bassi_tui.store.state import apply_run
 
 #: Old results are pruned after a run at most this often per task (retention is in days).
 PRUNE_EVERY_S = 600.0
@@ -30,7 +30,9 @@ class RunHost(Protocol):
     def say(self, level: LogLevel, message: str, task: str | None = None) -> None: ...
     def task(self, name: str) -> Task | None: ...
     def next_run(self, name: str) -> datetime | None: ...
-    def write_state(self, task: Task, state: dict[str, Any]) -> None: ...
+    def write_state(
+        self, task: Task, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> None: ...
     def run_changed(self, name: str, *, reread_state: bool) -> None: ...
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]: ...
 
@@ -90,16 +92,19 @@ class RunManager:
         self._host.say(
             "warning", f"Task {task.name} skipped ({ctx.trigger}): still running", task.name
         )
-        state = apply_run(
-            read_state(task.path).state,
-            timestamp=_now(),
-            status="skipped",
-            duration=0.0,
-            result_file=None,
-            error="previous run still in progress",
-            next_run=self._host.next_run(task.name),
+        now, next_run = _now(), self._host.next_run(task.name)
+        self._host.write_state(
+            task,
+            lambda state: apply_run(
+                state,
+                timestamp=now,
+                status="skipped",
+                duration=0.0,
+                result_file=None,
+                error="previous run still in progress",
+                next_run=next_run,
+            ),
         )
-        self._host.write_state(task, state)
 
     async def _run(self, task: Task, ctx: RunContext) -> RunFinished:
         host, name = self._host, task.name

@@ -24,7 +24,7 @@ from bassi_tui.scheduler.events import EngineEvent, RunFinished, RunOutput, RunR
 from bassi_tui.store.models import RunStatus, Task, Trigger
 from bassi_tui.store.recovery import HOST
 from bassi_tui.store.results import ResultWriter
-from bassi_tui.store.state import apply_run, parse_time, read_state, write_state
+from bassi_tui.store.state import apply_run, parse_time, read_state, update_state
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +46,75 @@ def _now() -> datetime:
     return datetime.now().astimezone()
 
 
+def _open_run(
+    task: Task, ctx: RunContext, started: datetime, meta: dict[str, Any]
+) -> tuple[ResultWriter, dict[str, Any]]:
+    """The run's files and the task's state, in a worker thread (blocking I/O)."""
+    writer = ResultWriter.create(task.results_dir, started, task.config.output.format)
+    meta["result_file"] = writer.output_file.name
+    # Not fsynced: rewritten when the run ends, and a kill -9 keeps it anyway.
+    writer.write_meta(meta, durable=False)
+    if ctx.once and ctx.trigger != "manual":
+        # Marked before it runs (and durably): a crash mid-run must not fire it again.
+        state = update_state(task.path, lambda s: {**s, "once_fired": True})
+    else:
+        state = read_state(task.path).state
+    return writer, state
+
+
+def _close_run(
+    task: Task,
+    ctx: RunContext,
+    writer: ResultWriter,
+    meta: dict[str, Any],
+    started: datetime,
+) -> None:
+    """Write the final metadata and update last_run.json, in a worker thread."""
+    writer.close()
+    writer.write_meta(meta)
+
+    def record(state: dict[str, Any]) -> dict[str, Any]:
+        new = apply_run(
+            state,
+            timestamp=started,
+            status=meta["status"],
+            duration=meta["duration"],
+            result_file=writer.output_file.name,
+            error=meta["error"],
+            next_run=ctx.next_run,
+        )
+        if ctx.trigger == "scheduled" and ctx.scheduled_for is not None:
+            new["last_scheduled_fire"] = ctx.scheduled_for.isoformat()
+        return new
+
+    update_state(task.path, record)
+
+
+async def _complete(coro_fn: Any, *args: Any) -> Any:
+    """Run blocking ``coro_fn(*args)`` in a thread and let it finish even if we are cancelled.
+
+    The records of a run must be written whole; a cancellation (the engine stopping) is passed
+    on once they are.
+    """
+    job = asyncio.ensure_future(asyncio.to_thread(coro_fn, *args))
+    try:
+        return await asyncio.shield(job)
+    except asyncio.CancelledError:
+        await job
+        raise
+
+
 async def execute_run(task: Task, ctx: RunContext, emit: Emit) -> RunFinished:
     """Run ``task`` once (with retries), record it, and return how it finished.
 
-    Raises CancelledError after recording the run as interrupted when cancelled.
+    File work happens in worker threads so a thousand runs due in the same second all start on
+    time. Raises CancelledError after recording the run as interrupted when cancelled.
     """
     if task.prompt is None:
         raise ValueError(f"task {task.name} has no prompt")
     config = task.config
     started = _now()
     run_id = secrets.token_hex(6)
-    writer = ResultWriter.create(task.results_dir, started, config.output.format)
     meta: dict[str, Any] = {
         "task_name": task.name,
         "run_id": run_id,
@@ -73,20 +131,15 @@ async def execute_run(task: Task, ctx: RunContext, emit: Emit) -> RunFinished:
         "output_tokens": None,
         "request_id": None,
         "error": None,
-        "result_file": writer.output_file.name,
+        "result_file": None,
         "run_request": ctx.request_id,
         # pid and host let a later start tell a crashed run from a live one.
         "pid": os.getpid(),
         "host": HOST,
     }
-    writer.write_meta(meta)
+    writer, state = await asyncio.to_thread(_open_run, task, ctx, started, meta)
     emit(RunStarted(task.name, run_id, ctx.trigger, started, writer.output_file))
 
-    state = read_state(task.path).state
-    if ctx.once and ctx.trigger != "manual":
-        # Mark a once task as fired before it runs: a crash mid-run must not fire it again.
-        state["once_fired"] = True
-        write_state(task.path, state)
     last_ok = state.get("last_status")
     variables = template_variables(
         task.name,
@@ -136,8 +189,6 @@ async def execute_run(task: Task, ctx: RunContext, emit: Emit) -> RunFinished:
     except Exception as exc:  # a bug or an OS error must become a record, not a crash
         log.exception("internal error running %s", task.name)
         status, error = "failed", f"internal error: {type(exc).__name__}: {exc}"
-    finally:
-        writer.close()
 
     ended = _now()
     duration = (ended - started).total_seconds()
@@ -160,21 +211,10 @@ async def execute_run(task: Task, ctx: RunContext, emit: Emit) -> RunFinished:
         )
     meta.pop("pid", None)
     meta.pop("host", None)
-    writer.write_meta(meta)
-
-    fresh = read_state(task.path).state
-    new_state = apply_run(
-        fresh,
-        timestamp=started,
-        status=status,
-        duration=duration,
-        result_file=writer.output_file.name,
-        error=error,
-        next_run=ctx.next_run,
-    )
-    if ctx.trigger == "scheduled" and ctx.scheduled_for is not None:
-        new_state["last_scheduled_fire"] = ctx.scheduled_for.isoformat()
-    write_state(task.path, new_state)
+    try:
+        await _complete(_close_run, task, ctx, writer, meta, started)
+    except asyncio.CancelledError:
+        cancelled = True
 
     finished = RunFinished(
         task.name, run_id, status, duration, writer.output_file, writer.meta_file, error

@@ -100,9 +100,9 @@ class ResultWriter:
             self._handle.truncate()
             self.bytes_written = 0
 
-    def write_meta(self, meta: dict[str, Any]) -> None:
+    def write_meta(self, meta: dict[str, Any], *, durable: bool = True) -> None:
         """Write the metadata file atomically."""
-        atomic_write_json(self.meta_file, meta)
+        atomic_write_json(self.meta_file, meta, durable=durable)
 
     def close(self) -> None:
         """Flush to disk and close the output file."""

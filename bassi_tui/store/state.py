@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -128,6 +130,26 @@ def apply_run(
     return new
 
 
-def write_state(task_path: Path, state: dict[str, Any]) -> None:
-    """Write last_run.json atomically."""
-    atomic_write_json(task_path / STATE_FILE, state)
+def write_state(task_path: Path, state: dict[str, Any], *, durable: bool = True) -> None:
+    """Write last_run.json atomically (``durable``: fsynced, to survive a power cut too)."""
+    atomic_write_json(task_path / STATE_FILE, state, durable=durable)
+
+
+_locks: dict[Path, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def update_state(
+    task_path: Path, change: Callable[[dict[str, Any]], dict[str, Any]], *, durable: bool = True
+) -> dict[str, Any]:
+    """Read, change and write a task's last_run.json under a per-task lock; return the result.
+
+    Runs record themselves from worker threads while the engine updates next_run from the
+    loop: every writer goes through here, reading the file fresh, so no update is lost.
+    """
+    with _locks_guard:
+        lock = _locks.setdefault(task_path, threading.Lock())
+    with lock:
+        state = change(read_state(task_path).state)
+        write_state(task_path, state, durable=durable)
+        return state

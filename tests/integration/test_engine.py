@@ -302,3 +302,21 @@ async def test_a_folder_created_during_start_is_not_missed(tmp_path: Path) -> No
         await events.wait_for(changed("late-comer", "loaded"))
     finally:
         await eng.stop()
+
+
+async def test_an_interval_keeps_its_promised_time_across_restarts(tmp_path: Path) -> None:
+    make_task(tmp_path, "hourly", schedule="type: interval\nhours: 1\n")
+    first = Engine(tmp_path, watch=False)
+    await first.start()
+    promised = first.view("hourly").next_run  # type: ignore[union-attr]
+    await first.stop()
+    state = json.loads((tmp_path / "hourly" / "last_run.json").read_text())
+    assert promised is not None and datetime.fromisoformat(state["next_run"]) == promised
+    second = Engine(tmp_path, watch=False)
+    await second.start()
+    try:
+        # Restarting does not push the fire back: a task restarted more often than its
+        # interval would otherwise never run.
+        assert second.view("hourly").next_run == promised  # type: ignore[union-attr]
+    finally:
+        await second.stop()
