@@ -2,9 +2,10 @@
 
 One ScrollView draws each card as ``CARD_HEIGHT`` lines straight from a TaskView (Line API): no
 widget per card. The parent updates cards in place (``upsert``/``remove``); the selection is a
-task name, so it survives inserts, removals and filtering. A single one-second timer repaints
-the visible region for the countdowns. The list posts ``TaskList.Selected`` when its selection
-changes; it never talks to its siblings.
+task name, so it survives inserts, removals and filtering. A single one-second timer recomputes
+the visible cards and repaints only the lines whose text changed (a countdown ticking), so an
+idle list writes almost nothing to the terminal. The list posts ``TaskList.Selected`` when its
+selection changes; it never talks to its siblings.
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ class TaskList(ScrollView, can_focus=True):
         self._filter = ""
         self._visible: list[str] | None = None  # None: recompute on next use
         self._selected: str | None = None
+        #: What each on-screen row (virtual y) showed when last drawn: (task, card line).
+        self._drawn: dict[int, tuple[str, CardLine]] = {}
 
     # -- data in ------------------------------------------------------------------------------
 
@@ -222,8 +225,29 @@ class TaskList(ScrollView, can_focus=True):
     # -- drawing ------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        # One timer for every countdown: repaints only the lines on screen.
-        self.set_interval(1.0, self.refresh, name="countdowns")
+        # One timer for every countdown: repaints only the lines whose text changed.
+        self.set_interval(1.0, self._tick, name="countdowns")
+
+    def _tick(self) -> None:
+        """Repaint the on-screen card lines whose text differs from what was drawn."""
+        names = self.shown
+        top = int(self.scroll_y)
+        height = self.scrollable_content_region.height
+        width = self.scrollable_content_region.width - 2
+        now = self.clock()
+        drawn, self._drawn = self._drawn, {}
+        first, last = top // CARD_HEIGHT, min(len(names), (top + height) // CARD_HEIGHT + 1)
+        for index in range(first, last):
+            name = names[index]
+            lines = card_lines(self._views[name], now, width)
+            for n, card in enumerate(lines):
+                row = index * CARD_HEIGHT + n
+                shown = drawn.get(row)
+                if shown is None:
+                    continue  # not drawn yet: a pending refresh will draw it
+                self._drawn[row] = shown
+                if shown != (name, card):
+                    self.refresh_line(row)
 
     def on_resize(self) -> None:
         self._changed()
@@ -248,6 +272,7 @@ class TaskList(ScrollView, can_focus=True):
         if selected:
             base = base + self.get_component_rich_style("task-list--cursor")
         card = card_lines(view, self.clock(), width - 2)[line]
+        self._drawn[row] = (names[index], card)
         tone = status_tone(card_state(view))
         # The selected card's bar is thick, the others' thin: shape, not only colour.
         bar = Segment("▌ " if selected else "▏ ", base + self._tone(tone))

@@ -10,7 +10,7 @@ from textual.app import App, ComposeResult
 from bassi_tui.scheduler.events import LogLine, TaskView
 from bassi_tui.ui.log_pane import MAX_LINES, LogPane
 from bassi_tui.ui.task_list import CARD_HEIGHT, TaskList
-from tests.ui.conftest import text_of
+from tests.ui.conftest import text_of, wait_until
 
 NOW = datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
 
@@ -63,3 +63,52 @@ async def test_the_log_pane_keeps_the_last_lines_only() -> None:
         assert len(pane.lines) == MAX_LINES
         assert pane.lines[0][1] == "line 500"
         assert text_of(pane).splitlines()[-1].endswith(f"line {MAX_LINES + 499}")
+
+
+class TickingApp(App[None]):
+    """A card list over a clock the test moves."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = NOW
+
+    def compose(self) -> ComposeResult:
+        yield TaskList(lambda: self.now, id="cards")
+
+
+async def test_the_countdown_updates_when_its_text_changes() -> None:
+    app = TickingApp()
+    async with app.run_test(size=(80, 30)) as pilot:
+        cards = app.query_one(TaskList)
+        soon = TaskView(
+            name="soon",
+            path=Path("/tasks/soon"),
+            description="",
+            enabled=True,
+            next_run=NOW + timedelta(seconds=30),
+        )
+        cards.upsert(soon)
+        cards.upsert(view(5))
+        await pilot.pause()
+        assert "in 30s" in text_of(cards)
+        app.now = NOW + timedelta(seconds=12)
+        await wait_until(pilot, lambda: "in 18s" in text_of(cards), "the countdown to tick")
+        assert "in 5m 00s" not in text_of(cards)  # task-00005: 4m 48s left now
+        assert "in 4m 48s" in text_of(cards)
+
+
+async def test_a_tick_with_no_text_changed_repaints_nothing() -> None:
+    app = TickingApp()
+    async with app.run_test(size=(80, 30)) as pilot:
+        cards = app.query_one(TaskList)
+        for n in range(5):
+            cards.upsert(view(n))
+        await pilot.pause()
+        repainted: list[int] = []
+        cards.refresh_line = repainted.append  # type: ignore[method-assign]
+        cards._tick()
+        assert repainted == []
+        app.now = NOW + timedelta(seconds=1)  # every countdown (first lines) changes
+        cards._tick()
+        assert repainted == [n * CARD_HEIGHT for n in range(1, 5)]  # task-00000 is "due now"
+
