@@ -3,7 +3,9 @@
 The app owns the engine (or is handed one, for tests) and runs it in its own event loop. Engine
 events arrive through ``engine.subscribe`` on the loop thread and are posted as messages
 (:mod:`bassi_tui.ui.messages`); streamed output is buffered and flushed every
-``FLUSH_INTERVAL`` seconds, and only the selected task's output is drawn. Attributes go down to
+``FLUSH_INTERVAL`` seconds, and only the selected task's output is drawn. While the engine
+starts, its per-task events are ignored (the cards are filled once from ``engine.views()`` when
+it has started) and log lines are handed to the log pane in batches. Attributes go down to
 the widgets, messages come up from them; the widgets never talk to each other.
 """
 
@@ -25,7 +27,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
 from bassi_tui.scheduler.engine import Engine
-from bassi_tui.scheduler.events import EngineEvent
+from bassi_tui.scheduler.events import EngineEvent, LogLine, TaskChanged
 from bassi_tui.scheduler.logbridge import log_events
 from bassi_tui.ui import messages as msg
 from bassi_tui.ui.actions import TaskActionsApp
@@ -140,6 +142,9 @@ class BassiApp(TaskActionsApp):
         self._live = LiveOutputs()
         self._results_token = 0
         self._unsubscribe: Callable[[], None] | None = None
+        #: True while the engine starts: its TaskChanged events are dropped (reloaded after).
+        self._starting = False
+        self._log_pending: list[LogLine] = []
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -165,6 +170,7 @@ class BassiApp(TaskActionsApp):
         self._unsubscribe = self.engine.subscribe(self._on_engine_event)
         self.set_interval(FLUSH_INTERVAL, self._flush_output, name="live-output")
         cards.focus()
+        self._starting = not self.engine.started
         self.run_worker(
             self._start_engine(),
             group="engine",
@@ -174,16 +180,21 @@ class BassiApp(TaskActionsApp):
 
     async def _start_engine(self) -> None:
         if self.engine.started:  # handed one already running: its first events went by
-            cards = self.query_one(TaskList)
-            for view in self.engine.views():
-                cards.upsert(view)
-            self._update_cards_title()
+            self._load_cards()
             return
         try:
-            await self.engine.start()  # its events tell the cards about every task
+            await self.engine.start()
         except Exception as exc:  # shown to the user, never a crash
             log.exception("the engine failed to start")
             self.post_message(msg.EngineFailed(f"The engine failed to start: {exc}"))
+        finally:
+            self._starting = False
+        # One card per task, from one snapshot, instead of one message per task.
+        self._load_cards()
+
+    def _load_cards(self) -> None:
+        self.query_one(TaskList).upsert_many(self.engine.views())
+        self._update_cards_title()
 
     async def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -194,8 +205,19 @@ class BassiApp(TaskActionsApp):
 
     def _on_engine_event(self, event: EngineEvent) -> None:
         # Called synchronously by the engine on this loop: keep it cheap.
-        if not self._live.take(event) and (message := msg.to_message(event)) is not None:
+        if self._live.take(event) or (self._starting and isinstance(event, TaskChanged)):
+            return
+        if isinstance(event, LogLine):
+            # Batched: the first line of a batch schedules one hand-over of them all.
+            if not self._log_pending:
+                self.call_later(self._flush_log)
+            self._log_pending.append(event)
+        elif (message := msg.to_message(event)) is not None:
             self.post_message(message)
+
+    def _flush_log(self) -> None:
+        lines, self._log_pending = self._log_pending, []
+        self.query_one(LogPane).add_many(lines)
 
     def _flush_output(self) -> None:
         grew = self._live.flush()

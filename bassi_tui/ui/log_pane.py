@@ -1,13 +1,17 @@
 """LogPane: the engine's story (loaded, updated, removed, started, finished, failed), bounded.
 
-A Line API widget over the last ``MAX_LINES`` LogLine events: lines are word-wrapped to the
-current width when drawn (so a resize re-flows them), continuation rows indented under the text.
+A Line API widget over the last ``MAX_LINES`` LogLine events: each line is word-wrapped once, when
+it arrives (a resize re-flows them all), continuation rows indented under the text. The rows of
+every line are kept in a deque beside it, so when the pane is full the oldest line's rows are
+dropped and nothing else is wrapped again. Lines can come in batches (``add_many``): the pane
+resizes and repaints once per batch.
 Text is inert: sanitised, drawn as plain segments, never parsed as markup.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -51,7 +55,10 @@ class LogPane(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.lines: deque[tuple[LogLine, str]] = deque(maxlen=MAX_LINES)
-        self._rows: list[tuple[int, int, int]] = []  # (line, start, end) per screen row
+        #: One entry per screen row: (sequence number of its line, start, end) in the line's text.
+        self._rows: deque[tuple[int, int, int]] = deque()
+        self._row_counts: deque[int] = deque()  # rows of each line in ``lines``
+        self._next_seq = 0  # sequence number of the next line; lines[0] has next - len(lines)
         self._width = 0
         self._follow = True
 
@@ -60,13 +67,21 @@ class LogPane(ScrollView, can_focus=True):
 
     def add(self, line: LogLine) -> None:
         """Append one engine log line (the oldest goes when the pane is full)."""
-        full = len(self.lines) == self.lines.maxlen
-        self.lines.append((line, one_line(line.message)))
-        if full:
+        self.add_many((line,))
+
+    def add_many(self, lines: Iterable[LogLine]) -> None:
+        """Append engine log lines, then resize and repaint once."""
+        if self.scrollable_content_region.width != self._width:
             self._reflow()
-        else:
-            self._flow(len(self.lines) - 1)
-            self._sized()
+        for line in lines:
+            if len(self.lines) == MAX_LINES:
+                self.lines.popleft()
+                for _ in range(self._row_counts.popleft()):
+                    self._rows.popleft()
+            self.lines.append((line, one_line(line.message)))
+            self._flow(self._next_seq, self.lines[-1][1])
+            self._next_seq += 1
+        self._sized()
         self._follow_end()
         self.refresh()
 
@@ -80,28 +95,36 @@ class LogPane(ScrollView, can_focus=True):
         # Scrolled up by hand: stay there; back at the bottom: follow new lines again.
         self._follow = new >= self.max_scroll_y - 1
 
-    def _flow(self, index: int) -> None:
-        text = self.lines[index][1]
-        room = max(10, self._width - PREFIX)
-        starts = wrap_starts(text, room)
-        for n, start in enumerate(starts):
-            end = starts[n + 1] if n + 1 < len(starts) else len(text)
-            self._rows.append((index, start, end))
+    def _flow(self, seq: int, text: str) -> None:
+        starts = wrap_starts(text, max(10, self._width - PREFIX))
+        ends = [*starts[1:], len(text)]
+        self._rows.extend((seq, start, end) for start, end in zip(starts, ends, strict=True))
+        self._row_counts.append(len(starts))
 
     def _reflow(self) -> None:
         self._width = self.scrollable_content_region.width
-        self._rows = []
-        for index in range(len(self.lines)):
-            self._flow(index)
+        self._rows.clear()
+        self._row_counts.clear()
+        first = self._next_seq - len(self.lines)
+        for offset, (_, text) in enumerate(self.lines):
+            self._flow(first + offset, text)
         self._sized()
 
     def _sized(self) -> None:
         self.virtual_size = Size(self._width, len(self._rows))
 
     def on_resize(self) -> None:
+        self._check_width()
+        self._follow_end()
+
+    def watch_show_vertical_scrollbar(self) -> None:
+        # The scrollbar takes columns from the text: re-flow (later: not inside the layout).
+        self.call_later(self._check_width)
+
+    def _check_width(self) -> None:
         if self.scrollable_content_region.width != self._width:
             self._reflow()
-        self._follow_end()
+            self.refresh()
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -109,8 +132,8 @@ class LogPane(ScrollView, can_focus=True):
         row = int(self.scroll_y) + y
         if row >= len(self._rows):
             return Strip.blank(width, base)
-        index, start, end = self._rows[row]
-        line, text = self.lines[index]
+        seq, start, end = self._rows[row]
+        line, text = self.lines[seq - (self._next_seq - len(self.lines))]
         style = base + ink(self, f"log-pane--{line.level}")
         if start == 0:
             time = line.time.strftime("%H:%M:%S ")

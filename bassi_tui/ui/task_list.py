@@ -11,7 +11,7 @@ selection changes; it never talks to its siblings.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import ClassVar
 
@@ -126,6 +126,16 @@ class TaskList(ScrollView, can_focus=True):
             insort(self._names, view.name)
             self._visible = None
         self._views[view.name] = view
+        self._changed()
+
+    def upsert_many(self, views: Iterable[TaskView]) -> None:
+        """Add or update many cards at once (one sort, one repaint)."""
+        known = len(self._views)
+        for view in views:
+            self._views[view.name] = view
+        if len(self._views) != known:
+            self._names = sorted(self._views)
+            self._visible = None
         self._changed()
 
     def remove_task(self, name: str) -> None:

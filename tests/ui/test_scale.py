@@ -112,3 +112,27 @@ async def test_a_tick_with_no_text_changed_repaints_nothing() -> None:
         cards._tick()
         assert repainted == [n * CARD_HEIGHT for n in range(1, 5)]  # task-00000 is "due now"
 
+
+async def test_the_log_pane_drops_only_the_oldest_rows_and_wraps_right() -> None:
+    app = ListApp()
+    async with app.run_test(size=(80, 30)) as pilot:
+        pane = app.query_one(LogPane)
+        await pilot.pause()
+        long = "word " * 30  # wraps to two or three rows at this width
+        for n in range(3 * MAX_LINES):
+            pane.add(LogLine("info", f"line {n} " + (long if n % 7 == 0 else ""), time=NOW))
+        pane.add_many(LogLine("warning", f"batch {n}", time=NOW) for n in range(5))
+        await pilot.pause()
+        assert len(pane.lines) == MAX_LINES
+        assert pane.lines[0][1].startswith(f"line {2 * MAX_LINES + 5} ")
+        kept = list(pane._rows)
+        pane._reflow()  # what wrapping every kept line afresh gives
+        assert list(pane._rows) == kept
+        assert pane.virtual_size.height == len(kept)
+        first_line = pane.lines[0][1]
+        pane.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        assert text_of(pane).splitlines()[0].endswith(first_line.rstrip()[:40].rstrip())
+        pane.scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        assert text_of(pane).splitlines()[-1].endswith("batch 4")
