@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from bassi_tui.store.atomic import atomic_write_json
-from bassi_tui.store.results import ResultRecord, list_results
+from bassi_tui.store.results import ResultRecord, iter_results_newest, list_results
 from bassi_tui.store.state import HISTORY_LIMIT, apply_run, empty_state, parse_time, write_state
 
 HOST = socket.gethostname()
+#: Finished runs in a row after which no older run is expected to still say "running".
+SETTLED_STREAK = 50
 
 
 def process_alive(pid: object) -> bool:
@@ -102,18 +104,28 @@ def rebuild_state(task_path: Path, records: list[ResultRecord]) -> dict[str, Any
 def recover_task(
     task_path: Path, state: dict[str, Any], *, state_was_lost: bool, now: datetime
 ) -> tuple[dict[str, Any], Recovered]:
-    """Mark orphaned runs interrupted and rebuild a lost state; return the state to use."""
-    records = list_results(task_path / "results")
+    """Mark orphaned runs interrupted and rebuild a lost state; return the state to use.
+
+    Runs are read newest first and the search stops after ``SETTLED_STREAK`` finished ones in a
+    row: a run still marked running is among the newest, and a start over 10,000 tasks with
+    months of history must not read every metadata file there is.
+    """
     interrupted: list[ResultRecord] = []
-    for record in records:
+    streak = 0
+    for record in iter_results_newest(task_path / "results"):
+        if record.status != "running":
+            streak += 1
+            if streak >= SETTLED_STREAK:
+                break
+            continue
+        streak = 0
         if run_is_orphaned(record.meta):
             meta = mark_interrupted(record, now)
             interrupted.append(
                 ResultRecord(record.stem, record.meta_file, record.output_file, meta)
             )
     if state_was_lost:
-        records = list_results(task_path / "results") if interrupted else records
-        state = rebuild_state(task_path, records)
+        state = rebuild_state(task_path, list_results(task_path / "results"))
         write_state(task_path, state)
     elif interrupted:
         for record in reversed(interrupted):

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -211,20 +212,19 @@ def prune_results(
     return removed
 
 
-def latest_result(results_dir: Path) -> ResultRecord | None:
-    """The newest run, reading only its metadata file (cheap enough to call on every change)."""
+def iter_results_newest(results_dir: Path) -> Iterator[ResultRecord]:
+    """Runs newest first, reading each metadata file only when the caller gets that far."""
     try:
         stems = [m.group(1) for n in os.listdir(results_dir) if (m := META_RE.match(n))]
     except OSError:
-        return None
+        return
     for stem in sorted(stems, key=_sort_key, reverse=True):
         meta_file = results_dir / f"{stem}.json"
         meta = _read_meta(meta_file)
-        if meta is None:
-            continue
-        out_name = meta.get("result_file")
-        output = (
-            results_dir / out_name if isinstance(out_name, str) and "/" not in out_name else None
-        )
-        return ResultRecord(stem, meta_file, output, meta)
-    return None
+        if meta is not None:
+            yield _record(results_dir, stem, meta_file, meta)
+
+
+def latest_result(results_dir: Path) -> ResultRecord | None:
+    """The newest run, reading only its metadata file (cheap enough to call on every change)."""
+    return next(iter_results_newest(results_dir), None)

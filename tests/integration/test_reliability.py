@@ -305,3 +305,16 @@ async def test_a_blocked_event_loop_does_not_drop_a_fire(tmp_path: Path) -> None
     assert isinstance(done, RunFinished) and done.meta_file is not None
     meta = json.loads(done.meta_file.read_text())
     assert datetime.fromisoformat(meta["scheduled_for"]) < unblocked - timedelta(seconds=1)
+
+
+async def test_an_orphan_is_found_among_a_long_history(tmp_path: Path) -> None:
+    folder = make_task(tmp_path, "busy")
+    base = datetime.now().astimezone() - timedelta(days=2)
+    for i in range(120):
+        write_run(folder, base + timedelta(minutes=i), "success", f"run {i}")
+    orphan = write_run(folder, base + timedelta(hours=3), "running", "cut", pid=dead_pid())
+    write_run(folder, base + timedelta(hours=4), "success", "after")  # overlap: allow
+    engine = Engine(tmp_path, watch=False)
+    await engine.start()
+    await engine.stop()
+    assert json.loads(orphan.read_text())["status"] == "interrupted"
