@@ -5,7 +5,9 @@ by the store, or a run's live output) and asks it for the few lines in view. Eve
 through :func:`strip_control` and is drawn as a plain ``Segment``, so model output can contain
 neither escape sequences nor markup that takes effect. Small documents are word-wrapped to the
 width (re-wrapped on resize, incrementally as live text grows); big ones are not, and scroll
-sideways instead.
+sideways instead. The wrapped layout of the last few documents is kept (per width), so showing a
+running task's output again wraps only what arrived since; growing text changes the virtual size
+without laying the whole screen out again (see :func:`set_virtual_size`).
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ from textual.geometry import Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from bassi_tui.ui.sanitize import strip_control
 from bassi_tui.ui.styles import ink
 
 #: Wrapping a document means visiting each of its lines on every resize: only for small ones.
 WRAP_MAX_LINES = 50_000
+#: Wrapped layouts kept for documents no longer shown (a live output shown again).
+LAYOUTS_KEPT = 8
 
 
 class Document(Protocol):
@@ -43,6 +48,25 @@ class Document(Protocol):
     def max_width(self) -> int: ...
 
     def line(self, index: int) -> str: ...
+
+
+def set_virtual_size(view: ScrollView, size: Size) -> None:
+    """Set ``view``'s virtual size, laying the screen out again only when its scrollbars change.
+
+    Assigning ``virtual_size`` asks for a layout of the whole screen; a line widget that grows
+    by a few rows (live output, the log) only needs its scrollbar updated and its rows painted.
+    The widgets using this have a size that does not depend on their content.
+    """
+    if size == view.virtual_size:
+        return
+    if not view.is_mounted or not view.container_size:
+        view.virtual_size = size
+        return
+    bars = (view.show_horizontal_scrollbar, view.show_vertical_scrollbar)
+    view.set_reactive(Widget.virtual_size, size)
+    view._scroll_update(size)  # scrollbar sizes and visibility; the scroll offset clamped
+    if (view.show_horizontal_scrollbar, view.show_vertical_scrollbar) != bars:
+        view.refresh(layout=True)
 
 
 def wrap_starts(text: str, width: int) -> list[int]:
@@ -99,6 +123,10 @@ class BigText(ScrollView, can_focus=True):
         self._row_start = array("i")
         self._wrap_width = 0
         self._laid_lines = 0
+        #: id(document) -> (document, its resets, width, row lines, row starts, lines laid out)
+        self._layouts: LRUCache[int, tuple[Document, int, int, array[int], array[int], int]] = (
+            LRUCache(LAYOUTS_KEPT)
+        )
 
     # -- what to show -------------------------------------------------------------------------
 
@@ -110,12 +138,35 @@ class BigText(ScrollView, can_focus=True):
         follow: bool = False,
         keep_scroll: bool = False,
     ) -> None:
-        """Show ``document`` from the top (or the end when ``follow``), or a placeholder."""
+        """Show ``document`` from the top (or the end when ``follow``), or a placeholder.
+
+        A document shown before at this width is not wrapped again, only its new lines.
+        """
+        old = self.document
+        if old is not None and self._row_line and old is not document:
+            self._layouts.set(
+                id(old),
+                (old, _resets(old), self._wrap_width, *self._layout(), self._laid_lines),
+            )
         self.document = document
         self.placeholder = placeholder
         self._follow = follow
         self._lines = LRUCache(4096)
-        self._rewrap(0)
+        kept = self._layouts.get(id(document)) if document is not None else None
+        width = self.scrollable_content_region.width
+        if (
+            kept is not None
+            and kept[0] is document
+            and kept[1] == _resets(document)
+            and kept[2] == width
+            and kept[5] <= (document.line_count if document else 0)
+        ):
+            _, _, self._wrap_width, self._row_line, self._row_start, laid = kept
+            self._layouts.discard(id(document))
+            self._rewrap(max(0, laid - 1))
+        else:
+            self._row_line, self._row_start = array("i"), array("i")
+            self._rewrap(0)
         if follow:
             self.scroll_end(animate=False, immediate=True)
         elif not keep_scroll:
@@ -129,10 +180,15 @@ class BigText(ScrollView, can_focus=True):
         at_end = self.scroll_y >= self.max_scroll_y - 1
         last = max(0, self._laid_lines - 1)
         self._lines.discard(last)  # the last line may have grown
-        self._rewrap(last)
+        first_row = self._rewrap(last)
+        scroll_y = self.scroll_y
         if self._follow and at_end:
             self.scroll_end(animate=False, immediate=True)
-        self.refresh()
+        if self.scroll_y == scroll_y:  # else the scroll repainted everything
+            self.refresh_lines(first_row, self.virtual_size.height - first_row)
+
+    def _layout(self) -> tuple[array[int], array[int]]:
+        return self._row_line, self._row_start
 
     @property
     def wrapping(self) -> bool:
@@ -158,20 +214,24 @@ class BigText(ScrollView, can_focus=True):
             self._lines.set(index, text)
         return text
 
-    def _rewrap(self, from_line: int) -> None:
+    def _rewrap(self, from_line: int) -> int:
+        """Lay lines from ``from_line`` on out again; the first row that changed."""
         doc = self.document
         width = self.scrollable_content_region.width
         self._laid_lines = doc.line_count if doc else 0
         if not self.wrapping or doc is None:
             self._row_line, self._row_start = array("i"), array("i")
             lines = doc.line_count if doc else 0
-            self.virtual_size = Size(doc.max_width if doc else 0, lines)
-            return
+            set_virtual_size(self, Size(doc.max_width if doc else 0, lines))
+            return from_line
         if width != self._wrap_width:
             from_line, self._wrap_width = 0, width
+        if from_line == 0:
+            self._row_line, self._row_start = array("i"), array("i")
         while self._row_line and self._row_line[-1] >= from_line:
             self._row_line.pop()
             self._row_start.pop()
+        first_row = len(self._row_line)
         rows, starts, line = self._row_line, self._row_start, doc.line
         for index in range(from_line, doc.line_count):
             raw = line(index)
@@ -183,7 +243,8 @@ class BigText(ScrollView, can_focus=True):
             for start in wrap_starts(strip_control(raw).expandtabs(4), width):
                 rows.append(index)
                 starts.append(start)
-        self.virtual_size = Size(width, len(rows))
+        set_virtual_size(self, Size(width, len(rows)))
+        return first_row
 
     def on_resize(self) -> None:
         if self.wrapping and self.scrollable_content_region.width != self._wrap_width:
@@ -223,3 +284,9 @@ class BigText(ScrollView, can_focus=True):
         scroll_x = int(self.scroll_x)
         strip = Strip([Segment(self._text(row), style)])
         return strip.crop_extend(scroll_x, scroll_x + width, style)
+
+
+def _resets(document: Document) -> int:
+    # A live text that started over (a retry) must be wrapped afresh: LiveText counts restarts.
+    resets = getattr(document, "resets", 0)
+    return resets if isinstance(resets, int) else 0

@@ -26,6 +26,8 @@ class LiveText:
         self.truncated = False
         #: Bumped on every change, so a viewer knows when to look again.
         self.version = 0
+        #: Bumped when the text starts over, so a viewer drops what it wrapped before.
+        self.resets = 0
 
     @property
     def line_count(self) -> int:
@@ -67,6 +69,7 @@ class LiveText:
         self.max_width = 0
         self.truncated = False
         self.version += 1
+        self.resets += 1
 
 
 class LiveOutputs:

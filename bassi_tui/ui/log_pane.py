@@ -124,6 +124,7 @@ class LogPane(ScrollView, can_focus=True):
     def _check_width(self) -> None:
         if self.scrollable_content_region.width != self._width:
             self._reflow()
+            self._follow_end()
             self.refresh()
 
     def render_line(self, y: int) -> Strip:

@@ -79,15 +79,21 @@ class ResultView(Vertical):
     # -- attributes from the app --------------------------------------------------------------
 
     def show_task(self, name: str | None) -> None:
-        """Switch to task ``name``; its records follow through :meth:`show_records`."""
+        """Switch to task ``name``; its records follow through :meth:`show_records`.
+
+        What was shown stays (history, facts, text and the ``-empty`` class) until they do, so a
+        key press costs one restyle and layout, not two.
+        """
         self.task_name = name
         self.records, self.index, self._shown, self.live = (), 0, None, None
-        self.add_class("-empty")
+        self._token += 1  # a file still opening for the previous task is not shown
         self.border_title = Content(f"Results · {one_line(name)}" if name else "Results")
-        self.border_subtitle = ""
-        self.query_one(RunHistory).show((), 0)
-        self.query_one("#run-facts", Static).update("")
-        self._text.show(None, "Loading…" if name else "No task selected.")
+        if name is None or not self.is_mounted or self._text.document is None:
+            self.add_class("-empty")
+            self.border_subtitle = ""
+            self.query_one(RunHistory).show((), 0)
+            self.query_one("#run-facts", Static).update("")
+            self._text.show(None, "Loading…" if name else "No task selected.")
 
     def show_records(self, records: Sequence[ResultRecord], live: LiveText | None) -> None:
         """New records of the current task: stay on the run shown unless it was the newest."""
