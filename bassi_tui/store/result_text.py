@@ -2,7 +2,10 @@
 
 Small files (up to ``IN_MEMORY_LIMIT``) are read and split once. Bigger ones are indexed: one
 pass records where every line starts, and a line is read (``os.pread``) only when a viewer asks
-for it, through a small LRU cache. Very long lines are cut at ``LINE_CUT`` characters so one
+for it, through a small LRU cache. Indexing runs in C-level passes over 1 MB chunks (the GIL is
+free between them) and can be progressive: ``open_result_text(..., first_bytes=...)`` returns
+after the first part, and :meth:`ResultText.index_more` indexes the rest, chunk by chunk, while
+the lines already indexed can be read. Very long lines are cut at ``LINE_CUT`` characters so one
 50 MB line can never stall a viewer. Opening is blocking I/O: call :func:`open_result_text` from
 a thread; reading lines afterwards is cheap enough for the UI thread.
 
@@ -11,15 +14,20 @@ Nothing here knows about terminals: callers sanitise the text before showing it.
 
 from __future__ import annotations
 
+import operator
 import os
 from array import array
 from collections import OrderedDict
+from itertools import accumulate, repeat
 from pathlib import Path
+from typing import BinaryIO
 
 IN_MEMORY_LIMIT = 2 * 1024 * 1024
 LINE_CUT = 10_000
 CHUNK = 1024 * 1024
 CACHE_LINES = 4096
+#: How much a progressive open indexes before it returns (the first screens and then some).
+FIRST_INDEX = 1024 * 1024
 
 
 def _cut(line: str) -> str:
@@ -46,11 +54,43 @@ class ResultText:
         self._offsets = offsets if offsets is not None else array("q", [0])
         self._fd: int | None = None
         self._cache: OrderedDict[int, str] = OrderedDict()
+        #: Bytes indexed so far (``size`` once complete); lines past it are not counted yet.
+        self.indexed = size
+        self.max_width = 0
         if lines is not None:
-            self.max_width = max((len(line) for line in lines), default=0)
+            self.max_width = max(map(len, lines), default=0)
         else:
-            widths = (b - a for a, b in zip(self._offsets, self._offsets[1:], strict=False))
-            self.max_width = min(max(widths, default=0), LINE_CUT + 2)
+            self._widen(0)
+
+    @property
+    def complete(self) -> bool:
+        """True once every line is counted (always, unless opened progressively)."""
+        return self.indexed >= self.size
+
+    def _widen(self, first: int) -> None:
+        offsets = self._offsets
+        if len(offsets) - first > 1:
+            # Line lengths as differences of neighbouring offsets, all in C.
+            widest = max(map(operator.sub, offsets[first + 1 :], offsets[first:]))
+            self.max_width = max(self.max_width, min(widest, LINE_CUT + 2))
+
+    def index_more(self, budget: int = 8 * CHUNK) -> bool:
+        """Index about ``budget`` more bytes (blocking: call from a thread); True when complete.
+
+        The lines already counted stay readable meanwhile: offsets are only appended.
+        """
+        if self.complete:
+            return True
+        first = len(self._offsets) - 1
+        end = min(self.size, self.indexed + budget)
+        with self.path.open("rb") as handle:
+            handle.seek(self.indexed)
+            _index_into(self._offsets, handle, self.indexed, end)
+        if end >= self.size and self._offsets[-1] != self.size:
+            self._offsets.append(self.size)  # the last line has no newline
+        self._widen(first)
+        self.indexed = end
+        return self.complete
 
     @property
     def wrappable(self) -> bool:
@@ -102,32 +142,38 @@ def _split(text: str) -> list[str]:
     return [_cut(line.rstrip("\r")) for line in lines]
 
 
-def _index(path: Path, size: int) -> array[int]:
-    offsets = array("q", [0])
-    pos = 0
-    with path.open("rb") as handle:
-        while pos < size:
-            chunk = handle.read(min(CHUNK, size - pos))
-            if not chunk:
-                break
-            start = 0
-            while (hit := chunk.find(b"\n", start)) != -1:
-                offsets.append(pos + hit + 1)
-                start = hit + 1
-            pos += len(chunk)
-    if offsets[-1] != pos:
-        offsets.append(pos)  # the last line has no newline
-    return offsets
+def _index_into(offsets: array[int], handle: BinaryIO, pos: int, end: int) -> None:
+    """Append the offset after every newline in bytes ``pos`` to ``end`` of ``handle``."""
+    while pos < end:
+        chunk = handle.read(min(CHUNK, end - pos))
+        if not chunk:
+            break
+        parts = chunk.split(b"\n")
+        parts.pop()  # what follows the chunk's last newline (or the whole chunk: none)
+        # Each line's end is the running sum of (length + 1), from pos: C-level throughout.
+        ends = accumulate(map(operator.add, map(len, parts), repeat(1)), initial=pos)
+        next(ends)
+        offsets.extend(ends)
+        pos += len(chunk)
 
 
-def open_result_text(path: Path, *, in_memory_limit: int = IN_MEMORY_LIMIT) -> ResultText:
+def open_result_text(
+    path: Path, *, in_memory_limit: int = IN_MEMORY_LIMIT, first_bytes: int | None = None
+) -> ResultText:
     """Open an output file for display (blocking: run it in a thread worker).
 
-    Raises OSError when the file cannot be read.
+    With ``first_bytes``, a big file is indexed only that far (and at least to its first line):
+    call :meth:`ResultText.index_more` until it is ``complete``. Raises OSError when the file
+    cannot be read.
     """
     size = path.stat().st_size
     if size <= in_memory_limit:
         with path.open("rb") as handle:
             data = handle.read(size)
         return ResultText(path, len(data), lines=_split(data.decode("utf-8", errors="replace")))
-    return ResultText(path, size, offsets=_index(path, size))
+    text = ResultText(path, size)
+    text.indexed = 0
+    text.index_more(size if first_bytes is None else first_bytes)
+    while text.line_count == 0 and not text.index_more():
+        pass
+    return text

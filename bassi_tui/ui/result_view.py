@@ -3,11 +3,14 @@
 The app hands it a task's records (``show_records``) and, while the task runs, the live output
 (``live``). Result files are opened in a thread worker through the store
 (:func:`bassi_tui.store.result_text.open_result_text`), which only posts ``TextOpened`` back:
-the UI never blocks on a big file. ``[`` and ``]`` call :meth:`step`.
+the UI never blocks on a big file. A big file is shown once its first megabyte is indexed; the
+worker indexes the rest in chunks and posts ``TextGrew`` as the line count grows. ``[`` and
+``]`` call :meth:`step`.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -18,8 +21,9 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
+from textual.worker import get_current_worker
 
-from bassi_tui.store.result_text import ResultText, open_result_text
+from bassi_tui.store.result_text import FIRST_INDEX, ResultText, open_result_text
 from bassi_tui.store.results import ResultRecord
 from bassi_tui.ui import format as fmt
 from bassi_tui.ui.big_text import BigText, Document
@@ -55,6 +59,17 @@ class ResultView(Vertical):
             self.document = document
             self.error = error
             self.keep_scroll = keep_scroll
+
+    class TextGrew(Message):
+        """More lines of the opened result file are indexed (posted by the worker)."""
+
+        def __init__(self, token: int, document: ResultText) -> None:
+            super().__init__()
+            self.token = token
+            self.document = document
+
+    #: At most this often a growing index is shown (seconds).
+    GREW_INTERVAL = 0.1
 
     def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -218,13 +233,20 @@ class ResultView(Vertical):
     )
     def _open(self, path: Path, token: int, keep_scroll: bool) -> None:
         try:
-            document = open_result_text(path)
+            document = open_result_text(path, first_bytes=FIRST_INDEX)
+            self.post_message(self.TextOpened(token, document, keep_scroll=keep_scroll))
+            worker, posted = get_current_worker(), time.monotonic()
+            while not document.complete:
+                if worker.is_cancelled or token != self._token:
+                    return  # another file was asked for: stop indexing this one
+                done = document.index_more()
+                if done or time.monotonic() - posted >= self.GREW_INTERVAL:
+                    self.post_message(self.TextGrew(token, document))
+                    posted = time.monotonic()
         except FileNotFoundError:
             self.post_message(self.TextOpened(token, None, "The output file is gone."))
         except Exception as exc:  # any failure is shown in place, never a crash
             self.post_message(self.TextOpened(token, None, f"Cannot open the output: {exc}"))
-        else:
-            self.post_message(self.TextOpened(token, document, keep_scroll=keep_scroll))
 
     @on(TextOpened)
     def _on_text_opened(self, event: TextOpened) -> None:
@@ -240,3 +262,9 @@ class ResultView(Vertical):
             self._text.show(None, "(empty output)")
         else:
             self._text.show(document, keep_scroll=event.keep_scroll)
+
+    @on(TextGrew)
+    def _on_text_grew(self, event: TextGrew) -> None:
+        event.stop()
+        if event.token == self._token and self._text.document is event.document:
+            self._text.document_grew()

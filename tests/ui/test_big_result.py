@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.style import Style
 
 from bassi_tui.scheduler.engine import Engine
-from bassi_tui.store.result_text import LINE_CUT, open_result_text
+from bassi_tui.store.result_text import LINE_CUT, ResultText, open_result_text
 from bassi_tui.ui.app import BassiApp
 from bassi_tui.ui.big_text import BigText, wrap_starts
 from bassi_tui.ui.live_text import LiveText
@@ -86,10 +86,46 @@ async def test_a_50_mb_result_opens_and_the_app_stays_responsive(tasks_dir: Path
         await wait_until(pilot, lambda: text.document is not None, "the huge result")
         assert text_of(text).splitlines()[0] == "first line of a huge result"
         document = text.document
-        assert document is not None and document.line_count > 500_000
+        assert isinstance(document, ResultText)  # shown after its first megabyte is indexed
+        await wait_until(
+            pilot,
+            lambda: document.complete and text.virtual_size.height == document.line_count,
+            "the rest of the index, shown",
+        )
+        assert text.document is document and document.line_count > 500_000
         assert not text.wrapping  # too big to re-wrap on every resize: scrolls sideways
         await pilot.press("l")  # a key is handled
         assert not app.query_one(LogPane).display
         await pilot.press("enter", "end")
         await wait_until(pilot, lambda: "the end" in text_of(text), "the last line")
         assert app.query_one(ResultView).records[0].stem == "2026-03-02_07-30-00"
+
+
+def test_a_progressive_open_reaches_every_line(tmp_path: Path) -> None:
+    path = tmp_path / "big.txt"
+    expected = [f"line {n}: " + "x" * (n % 97) for n in range(60_000)] + ["no newline"]
+    path.write_text("\n".join(expected))
+    whole = open_result_text(path, in_memory_limit=0)
+    doc = open_result_text(path, in_memory_limit=0, first_bytes=64 * 1024)
+    assert not doc.complete and 0 < doc.line_count < len(expected)
+    assert doc.line(doc.line_count - 1) == expected[doc.line_count - 1]  # whole lines only
+    counts = [doc.line_count]
+    while not doc.index_more(budget=300 * 1024):
+        counts.append(doc.line_count)
+    assert counts == sorted(counts) and len(counts) > 3
+    assert doc.complete and doc.line_count == whole.line_count == len(expected)
+    assert [doc.line(i) for i in range(doc.line_count)] == expected
+    assert doc.max_width == whole.max_width == max(map(len, expected)) + 1  # with its newline
+    doc.close()
+    whole.close()
+
+
+def test_a_file_whose_first_line_is_longer_than_the_first_part_still_opens(tmp_path: Path) -> None:
+    path = tmp_path / "one-long-line.txt"
+    path.write_text("y" * 200_000 + "\nsecond\n")
+    doc = open_result_text(path, in_memory_limit=0, first_bytes=1024)
+    assert doc.line_count >= 1 and doc.line(0) == "y" * LINE_CUT + " …"
+    while not doc.index_more(budget=1024):
+        pass
+    assert doc.line_count == 2 and doc.line(1) == "second"
+    doc.close()
