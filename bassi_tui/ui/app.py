@@ -23,6 +23,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
@@ -217,7 +218,11 @@ class BassiApp(TaskActionsApp):
 
     def _flush_log(self) -> None:
         lines, self._log_pending = self._log_pending, []
-        self.query_one(LogPane).add_many(lines)
+        try:
+            pane = self.query_one(LogPane)
+        except NoMatches:  # the app is closing
+            return
+        pane.add_many(lines)
 
     def _flush_output(self) -> None:
         grew = self._live.flush()
@@ -318,7 +323,10 @@ class BassiApp(TaskActionsApp):
 
     @on(msg.ResultsLoaded)
     def _on_results_loaded(self, message: msg.ResultsLoaded) -> None:
-        viewer = self.query_one(ResultView)
+        try:
+            viewer = self.query_one(ResultView)
+        except NoMatches:  # the worker finished as the app was closing
+            return
         if message.task == viewer.task_name == self.query_one(TaskList).selected:
             viewer.show_records(message.records, self._live.get(message.task))
 
