@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from bassi_tui.scheduler.engine import list_task_folders
 from bassi_tui.scheduler.events import EngineEvent, RunOutput, RunRetrying, RunStarted
@@ -17,7 +15,7 @@ from bassi_tui.scheduler.requests import write_request
 from bassi_tui.scheduler.triggers import describe_schedule, next_fire_times, resolve_zone
 from bassi_tui.store.models import Task
 from bassi_tui.store.parse import load_task
-from bassi_tui.store.results import ResultRecord, list_results
+from bassi_tui.store.results import ResultRecord, list_results, read_meta
 from bassi_tui.store.state import parse_time, read_state
 
 #: How long `run` waits for the scheduling instance to start a requested run.
@@ -175,7 +173,7 @@ def _follow(name: str, record: ResultRecord) -> int:
     meta = record.meta
     try:
         while True:
-            meta = _read_json(record.meta_file) or meta
+            meta = read_meta(record.meta_file) or meta
             if record.output_file is not None and record.output_file.exists():
                 with record.output_file.open("rb") as fh:
                     fh.seek(offset)
@@ -190,11 +188,3 @@ def _follow(name: str, record: ResultRecord) -> int:
         print("\nstopped following; the run goes on in the scheduling instance", file=sys.stderr)
         return 130
     return _report(name, str(meta.get("status")), meta.get("error"), meta.get("duration"))
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None

@@ -90,13 +90,13 @@ def _close_run(
     update_state(task.path, record)
 
 
-async def _complete(coro_fn: Any, *args: Any) -> Any:
-    """Run blocking ``coro_fn(*args)`` in a thread and let it finish even if we are cancelled.
+async def _complete(blocking: Any, *args: Any) -> Any:
+    """Run ``blocking(*args)`` in a thread and let it finish even if we are cancelled.
 
     The records of a run must be written whole; a cancellation (the engine stopping) is passed
     on once they are.
     """
-    job = asyncio.ensure_future(asyncio.to_thread(coro_fn, *args))
+    job = asyncio.ensure_future(asyncio.to_thread(blocking, *args))
     try:
         return await asyncio.shield(job)
     except asyncio.CancelledError:

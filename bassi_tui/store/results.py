@@ -115,7 +115,8 @@ class ResultWriter:
             self._handle = None
 
 
-def _read_meta(path: Path) -> dict[str, Any] | None:
+def read_meta(path: Path) -> dict[str, Any] | None:
+    """A run's metadata, or None when it is missing, oversized or not a JSON object."""
     try:
         if path.stat().st_size > META_SIZE_CAP:
             return None
@@ -135,26 +136,7 @@ def _record(results_dir: Path, stem: str, meta_file: Path, meta: dict[str, Any])
 
 def list_results(results_dir: Path) -> list[ResultRecord]:
     """Every run with a readable metadata file, newest first."""
-    try:
-        names = os.listdir(results_dir)
-    except OSError:
-        return []
-    records: list[ResultRecord] = []
-    for name in names:
-        m = META_RE.match(name)
-        if not m:
-            continue
-        meta_file = results_dir / name
-        meta = _read_meta(meta_file)
-        if meta is None:
-            continue
-        out_name = meta.get("result_file")
-        output = (
-            results_dir / out_name if isinstance(out_name, str) and "/" not in out_name else None
-        )
-        records.append(ResultRecord(m.group(1), meta_file, output, meta))
-    records.sort(key=lambda r: _sort_key(r.stem), reverse=True)
-    return records
+    return list(iter_results_newest(results_dir))
 
 
 def _sort_key(stem: str) -> tuple[str, int]:
@@ -195,7 +177,7 @@ def prune_results(
         if m is None or stem_time is None or stem_time >= name_cutoff:
             continue
         meta_file = results_dir / name
-        meta = _read_meta(meta_file)
+        meta = read_meta(meta_file)
         if meta is None:
             continue
         record = _record(results_dir, m.group(1), meta_file, meta)
@@ -220,7 +202,7 @@ def iter_results_newest(results_dir: Path) -> Iterator[ResultRecord]:
         return
     for stem in sorted(stems, key=_sort_key, reverse=True):
         meta_file = results_dir / f"{stem}.json"
-        meta = _read_meta(meta_file)
+        meta = read_meta(meta_file)
         if meta is not None:
             yield _record(results_dir, stem, meta_file, meta)
 

@@ -165,3 +165,10 @@ def test_with_enabled_keeps_comments_and_order() -> None:
     # an indented "enabled:" belongs to some nested mapping, not the schedule
     nested = "type: daily\nx:\n  enabled: true\n"
     assert with_enabled(nested, False).endswith("  enabled: true\nenabled: false\n")
+
+
+@pytest.mark.parametrize("name", ["..", "../../etc/passwd", ""])
+def test_a_metadata_file_cannot_point_outside_results(tmp_path: Path, name: str) -> None:
+    (tmp_path / "2026-03-01_10-00-00.json").write_text(json.dumps({"result_file": name}))
+    [record] = list_results(tmp_path)
+    assert record.output_file is None
