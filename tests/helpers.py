@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bassi_tui.scheduler.engine import Engine
 from bassi_tui.scheduler.events import EngineEvent
+from bassi_tui.store.results import ResultWriter
 
 #: Upper bound for waiting on an event. A hang guard, not a performance check.
 WAIT_S = 15.0
@@ -36,6 +41,30 @@ def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f"{path.name}.swp-save")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (and was reaped)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def write_run(folder: Path, start: datetime, status: str, text: str, **extra: Any) -> Path:
+    """Write one run's output and metadata into ``folder``/results; return the metadata file."""
+    writer = ResultWriter.create(folder / "results", start, "text")
+    writer.write(text)
+    writer.close()
+    meta = {
+        "status": status,
+        "start": start.isoformat(),
+        "result_file": writer.output_file.name,
+        "trigger": "scheduled",
+        "duration": 1.0,
+        **extra,
+    }
+    writer.write_meta(meta)
+    return writer.meta_file
 
 
 class EventLog:

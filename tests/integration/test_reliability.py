@@ -13,30 +13,8 @@ import pytest
 
 from bassi_tui.scheduler.engine import Engine
 from bassi_tui.scheduler.events import LogLine, RoleChanged, RunFinished, RunStarted, TaskChanged
-from bassi_tui.store.results import ResultWriter, list_results
-from tests.helpers import EventLog, make_task
-
-
-def dead_pid() -> int:
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return proc.pid
-
-
-def write_run(folder: Path, start: datetime, status: str, text: str, **extra: Any) -> Path:
-    writer = ResultWriter.create(folder / "results", start, "text")
-    writer.write(text)
-    writer.close()
-    meta = {
-        "status": status,
-        "start": start.isoformat(),
-        "result_file": writer.output_file.name,
-        "trigger": "scheduled",
-        "duration": 1.0,
-        **extra,
-    }
-    writer.write_meta(meta)
-    return writer.meta_file
+from bassi_tui.store.results import list_results
+from tests.helpers import EventLog, dead_pid, make_task, write_run
 
 
 def state_of(folder: Path) -> dict[str, Any]:
