@@ -17,8 +17,13 @@ import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bassi_tui import __version__
+
+if TYPE_CHECKING:
+    from bassi_tui.scheduler.lock import InstanceLock
+    from bassi_tui.store.preload import Preload
 
 DEFAULT_TASKS_DIR = Path("~/.bassi/tasks-scheduler")
 
@@ -94,22 +99,35 @@ def main(argv: list[str] | None = None) -> int:
             ensure_demo_tasks(tasks_dir)
     if args.headless:
         configure_logging(to_stderr=True, log_file=args.log_file)
-        return asyncio.run(_headless(tasks_dir, args.poll))
+        return asyncio.run(_headless(tasks_dir, args.poll, *_read_ahead(tasks_dir)))
+    lock, preload = _read_ahead(tasks_dir)  # the workers read while the UI is imported
     log_file = args.log_file or str(Path("~/.bassi/bassi-tui.log").expanduser())
     Path(log_file).parent.mkdir(parents=True, exist_ok=True)
     configure_logging(to_stderr=False, log_file=log_file)
     from bassi_tui.ui.app import BassiApp
 
-    app = BassiApp(tasks_dir, force_polling=args.poll, demo=args.demo)
+    app = BassiApp(tasks_dir, force_polling=args.poll, demo=args.demo, lock=lock, preload=preload)
     app.run()
     return app.return_code or 0
 
 
-async def _headless(tasks_dir: Path, poll: bool) -> int:
+def _read_ahead(tasks_dir: Path) -> tuple[InstanceLock, Preload | None]:
+    """Take the instance lock (or not: monitor) and start reading the task folders ahead."""
+    from bassi_tui.scheduler.lock import InstanceLock
+    from bassi_tui.store.preload import Preload
+
+    tasks_dir.mkdir(parents=True, exist_ok=True)
+    lock = InstanceLock(tasks_dir)
+    return lock, Preload.begin(tasks_dir, recover=lock.try_acquire())
+
+
+async def _headless(
+    tasks_dir: Path, poll: bool, lock: InstanceLock, preload: Preload | None
+) -> int:
     from bassi_tui.scheduler.engine import Engine
     from bassi_tui.scheduler.logbridge import log_events
 
-    engine = Engine(tasks_dir, force_polling=poll)
+    engine = Engine(tasks_dir, force_polling=poll, lock=lock, preload=preload)
     engine.subscribe(log_events)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

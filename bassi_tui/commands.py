@@ -8,11 +8,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bassi_tui.scheduler.engine import list_task_folders
 from bassi_tui.scheduler.events import EngineEvent, RunOutput, RunRetrying, RunStarted
 from bassi_tui.scheduler.lock import InstanceLock
 from bassi_tui.scheduler.requests import write_request
 from bassi_tui.scheduler.triggers import describe_schedule, next_fire_times, resolve_zone
+from bassi_tui.store.loading import list_task_folders
 from bassi_tui.store.models import Task
 from bassi_tui.store.parse import load_task
 from bassi_tui.store.results import ResultRecord, list_results, read_meta

@@ -120,9 +120,15 @@ async def _fire(s: Scale) -> list[Row]:
 
 async def _startup(s: Scale) -> list[Row]:
     from bench.engine_figs import bench_startup
+    from bench.procs import bench_launch
 
     (small, big), (small_reps, big_reps) = s.startup_counts, s.startup_reps
-    return [*await bench_startup(small, small_reps, 1.0), *await bench_startup(big, big_reps, 5.0)]
+    return [
+        *await bench_startup(small, small_reps, 1.0),
+        await bench_launch(small, small_reps, 1.0),
+        *await bench_startup(big, big_reps, 5.0),
+        await bench_launch(big, big_reps, 5.0),
+    ]
 
 
 async def _memory(s: Scale) -> list[Row]:

@@ -30,6 +30,7 @@ from bench.common import (  # noqa: E402
     Series,
     build_tree,
     make_safe_env,
+    now,
     proc_cpu_s,
     proc_rss_mb,
     report,
@@ -119,7 +120,14 @@ Bare().run()
 class PtyProcess:
     """A program on a pseudo-terminal of a fixed size whose output is read and dropped."""
 
-    def __init__(self, argv: list[str], size: tuple[int, int] = (120, 36)) -> None:
+    def __init__(
+        self, argv: list[str], size: tuple[int, int] = (120, 36), marker: bytes | None = None
+    ) -> None:
+        #: When ``marker`` first appeared in the output (bench clock), if it was given and did.
+        self.marker_at: float | None = None
+        self.marker_seen = threading.Event()
+        self._marker = marker
+        self._tail = b""
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
         env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
@@ -141,6 +149,12 @@ class PtyProcess:
             if not data:
                 return
             self.bytes_out += len(data)
+            if self._marker is not None and self.marker_at is None:
+                seen = self._tail + data
+                if self._marker in seen:
+                    self.marker_at = now()
+                    self.marker_seen.set()
+                self._tail = seen[-len(self._marker) :]
 
     def send(self, data: bytes) -> None:
         os.write(self.master, data)
@@ -160,6 +174,49 @@ class PtyProcess:
                 self.proc.wait()
         os.close(self.master)
         self._reader.join(5)
+
+
+# -- launch -----------------------------------------------------------------------------------
+
+
+async def _launch(argv: list[str], marker: bytes, quit_keys: bytes) -> float:
+    """Seconds from starting ``argv`` on a pty to ``marker`` on its screen."""
+    t0 = now()
+    proc = PtyProcess(argv, marker=marker)
+    try:
+        seen = await asyncio.to_thread(proc.marker_seen.wait, 300)
+        if not seen or proc.marker_at is None:
+            raise TimeoutError(f"bench: {marker!r} never appeared on the screen of {argv}")
+        return proc.marker_at - t0
+    finally:
+        proc.stop(quit_keys)
+
+
+async def bench_launch(count: int, reps: int, target_s: float) -> Row:
+    """The real command on a terminal: launch → the frame that shows all ``count`` tasks."""
+    with temp_dir("launch") as root:
+        build_tree(root, count)
+        cli = [sys.executable, "-m", "bassi_tui", "--tasks-dir", str(root)]
+        marker = f"Tasks · {count:,}".encode()
+        await _launch(cli, marker, b"q")  # the first launch ever writes every next run
+        app, bare = [], []
+        for _ in range(reps):
+            bare.append(await _launch([sys.executable, "-c", BARE_TEXTUAL], b"idle", b"\x11"))
+            app.append(await _launch(cli, marker, b"q"))
+    measured = Series(app, "s")
+    return report(
+        Row(
+            f"start-up: `bassi-tui` launch → all {count:,} cards",
+            measured,
+            Series(bare, "s"),
+            "bare Textual launch",
+            f"≤ {target_s:g} s",
+            measured.median <= target_s,
+            notes=[
+                "a new process on a pty: interpreter, imports, load, first frame with the count"
+            ],
+        )
+    )
 
 
 async def _wait_for_text(path: Path, text: str, timeout: float) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import os
 import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
@@ -37,8 +36,15 @@ from bassi_tui.scheduler.run_manager import RunManager
 from bassi_tui.scheduler.triggers import build_trigger, describe_schedule
 from bassi_tui.store import edit
 from bassi_tui.store.fstype import POLL_DELAY_MS, needs_polling
-from bassi_tui.store.loading import load_folder, load_folders
+from bassi_tui.store.loading import (
+    Loaded,
+    list_task_folders,
+    load_folder,
+    load_folders,
+    stale_folders,
+)
 from bassi_tui.store.models import Task, Trigger
+from bassi_tui.store.preload import Preload
 from bassi_tui.store.results import ResultRecord, latest_result, list_results
 from bassi_tui.store.state import StateWrite, parse_time, read_state, update_state, write_states
 from bassi_tui.store.watcher import ChangeKind, TaskWatcher
@@ -70,19 +76,18 @@ def _read_live(path: Path) -> tuple[dict[str, Any], ResultRecord | None]:
     return read_state(path).state, latest_result(path / "results")
 
 
-def list_task_folders(tasks_dir: Path) -> list[str]:
-    """Names of the task folders (dot folders and plain files excluded), sorted."""
-    try:
-        entries = list(os.scandir(tasks_dir))
-    except OSError:
-        return []
-    return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
-
-
 class Engine:
     """Scheduler and store in one: see the module docstring."""
 
-    def __init__(self, tasks_dir: Path, *, watch: bool = True, force_polling: bool = False) -> None:
+    def __init__(
+        self,
+        tasks_dir: Path,
+        *,
+        watch: bool = True,
+        force_polling: bool = False,
+        lock: InstanceLock | None = None,
+        preload: Preload | None = None,
+    ) -> None:
         self.tasks_dir = tasks_dir
         self.force_polling = force_polling
         self._watch = watch
@@ -94,13 +99,15 @@ class Engine:
         self._background: set[asyncio.Task[Any]] = set()
         self._scheduler: AsyncIOScheduler | None = None
         self._watcher: TaskWatcher | None = None
-        self._lock = InstanceLock(tasks_dir)
+        self._lock = lock if lock is not None else InstanceLock(tasks_dir)
+        #: Folders being read ahead since launch (the command line starts it), used by start().
+        self._preload = preload
+        #: Arming the watcher after start() (see wait_watching).
+        self._watching: asyncio.Task[Any] | None = None
         #: "scheduler" runs tasks; "monitor" shows another instance's runs and forwards `r`.
         self.role: Role = "monitor"
         #: Monitors: runs in flight in the scheduling instance, seen in results/ metadata.
         self._remote_running: dict[str, datetime] = {}
-        #: Changes the watcher saw while start() was still loading (None once started).
-        self._early: dict[ChangeKind, set[str]] | None = {}
         self.started = False
         #: The bulk next_run write after a start; stop() lets it finish (a promise must land).
         self._promising: set[asyncio.Task[None]] = set()
@@ -131,16 +138,13 @@ class Engine:
 
         The first instance on a tasks dir schedules; later ones monitor and take over when it
         stops (even by kill -9: the kernel drops its lock).
+
+        Returns once every task is loaded and scheduled; the watcher is armed right after, in
+        the background (on 10,000 folders that takes a while), and then every folder is checked
+        against what was loaded, so an edit made during the start is not missed either.
         """
         self.tasks_dir.mkdir(parents=True, exist_ok=True)
         self.role = "scheduler" if self._lock.try_acquire() else "monitor"
-        if self._watch:
-            # Armed before the folders are listed, so nothing created during the (possibly long)
-            # initial load is missed: changes seen meanwhile wait in _early and apply after it.
-            self._make_watcher()
-            assert self._watcher is not None
-            self.spawn(self._watcher.run(), "watcher")
-            await self._watcher.wait_ready()
         names = list_task_folders(self.tasks_dir)
         loaded = await asyncio.to_thread(self._load_many, names, self.role == "scheduler")
         self._scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
@@ -148,12 +152,12 @@ class Engine:
         # Paused while the jobs are added: a running scheduler wakes up on every add_job.
         self._scheduler.start(paused=True)
         quiet = len(loaded) > QUIET_START_OVER
-        for task, state, notes in loaded:
-            self._say_notes(task.name, notes)
-            self._apply(task, state, new=True, sync=False, quiet=quiet, announce=False)
+        for got in loaded:
+            self._say_notes(got.task.name, got.notes)
+            self._apply(got.task, got.state, new=True, sync=False, quiet=quiet, announce=False)
         self._scheduler.resume()
         self.started = True
-        self.say("info", f"Watching {self.tasks_dir} ({self._summary()})")
+        self.say("info", f"Loaded {self.tasks_dir} ({self._summary()})")
         self.spawn(self._clock_watchdog(), "clock-watchdog")
         if self.role == "scheduler":
             await self._settle_downtime()
@@ -161,9 +165,28 @@ class Engine:
         else:
             self._announce_monitor()
             self.spawn(self._takeover_loop(), "takeover")
-        early, self._early = self._early, None
-        if early:
-            await self._on_files_changed(early)
+        if self._watch:
+            self._watching = self.spawn(self._start_watching(loaded), "watcher start")
+
+    async def _start_watching(self, loaded: list[Loaded]) -> None:
+        """Arm the watcher, then catch up with what changed while the tasks were loading."""
+        self._make_watcher()
+        assert self._watcher is not None
+        self.spawn(self._watcher.run(), "watcher")
+        await self._watcher.wait_ready()
+        records = self.role != "scheduler"
+        stale = await asyncio.to_thread(stale_folders, self.tasks_dir, loaded, records=records)
+        names = set(list_task_folders(self.tasks_dir))
+        known = {got.task.name for got in loaded}
+        changed = set(stale) | (names - known) | (known - names)
+        if changed:
+            await self._on_files_changed({"task": changed, "state": changed})
+        self.say("info", f"Watching {self.tasks_dir} for changes")
+
+    async def wait_watching(self) -> None:
+        """Wait until the watcher is armed and the changes made during start() are applied."""
+        if self._watching is not None:
+            await asyncio.shield(self._watching)
 
     def _make_watcher(self) -> None:
         network_fs = None if self.force_polling else needs_polling(self.tasks_dir)
@@ -273,10 +296,10 @@ class Engine:
         self.say("warning", "The scheduling instance stopped: this one schedules now")
         names = list_task_folders(self.tasks_dir)
         loaded = await asyncio.to_thread(self._load_many, names, True)
-        for task, state, notes in loaded:
-            self._say_notes(task.name, notes)
-            self._tasks.pop(task.name, None)  # re-apply as new so a job is created
-            self._apply(task, state, new=True, sync=False, quiet=True)
+        for got in loaded:
+            self._say_notes(got.task.name, got.notes)
+            self._tasks.pop(got.task.name, None)  # re-apply as new so a job is created
+            self._apply(got.task, got.state, new=True, sync=False, quiet=True)
         for gone in set(self._tasks) - set(names):
             self._remove(gone)
         await self._settle_downtime()
@@ -288,6 +311,8 @@ class Engine:
         if self._watcher is not None:
             self._watcher.stop()
         await self.wait_promised()
+        if self._preload is not None:
+            self._preload.close()
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         runs = self._runs.cancel_all()
@@ -318,12 +343,14 @@ class Engine:
         got = load_folder(self.tasks_dir / name, recover=recover, now=_now())
         return got.task, got.state, got.notes
 
-    def _load_many(
-        self, names: list[str], recover: bool
-    ) -> list[tuple[Task, dict[str, Any], list[str]]]:
-        """Read many folders (in a thread), on every core when there are many."""
-        loaded = load_folders(self.tasks_dir, names, recover=recover, now=_now())
-        return [(got.task, got.state, got.notes) for got in loaded]
+    def _load_many(self, names: list[str], recover: bool) -> list[Loaded]:
+        """Read many folders (in a thread): read ahead since launch, or on every core now."""
+        preload, self._preload = self._preload, None
+        if preload is not None and preload.recover == recover:
+            return preload.take(names)
+        if preload is not None:  # read for another role (the lock changed hands meanwhile)
+            preload.close()
+        return load_folders(self.tasks_dir, names, recover=recover, now=_now())
 
     def _say_notes(self, name: str, notes: list[str]) -> None:
         for note in notes:
@@ -336,10 +363,6 @@ class Engine:
         return (kind == "request") == (self.role == "scheduler")
 
     async def _on_files_changed(self, changes: dict[ChangeKind, set[str]]) -> None:
-        if self._early is not None:  # still loading: keep it for when the load is applied
-            for kind, names in changes.items():
-                self._early.setdefault(kind, set()).update(names)
-            return
         if "task" in changes:
             await self.reload(changes["task"])
         if "state" in changes and self.role == "monitor":

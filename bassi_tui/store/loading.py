@@ -25,7 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from bassi_tui.store.atomic import clean_stray_temps
-from bassi_tui.store.models import Task
+from bassi_tui.store.models import (
+    CONFIG_FILE,
+    PROMPT_FILE,
+    RESULTS_DIR,
+    SCHEDULE_FILE,
+    STATE_FILE,
+    Task,
+    fields_reduce,
+)
 from bassi_tui.store.parse import load_task
 from bassi_tui.store.recovery import recover_task
 from bassi_tui.store.state import read_state
@@ -34,8 +42,10 @@ log = logging.getLogger(__name__)
 
 #: Below this many folders a pool costs more (about 0.1 s to spawn) than it saves.
 POOL_OVER = 1500
-#: Folders per chunk handed to a worker: small enough to spread evenly over the cores.
+#: Folders per chunk handed to a worker, at most: small enough to spread evenly over the cores.
 CHUNK = 500
+#: More workers than this only add spawn time and pickling.
+MAX_WORKERS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +55,46 @@ class Loaded:
     task: Task
     state: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    #: The folder's files as they were when read (see :func:`folder_signature`).
+    signature: tuple[object, ...] = ()
+
+    __reduce__ = fields_reduce
+
+
+_TASK_FILES = (SCHEDULE_FILE, PROMPT_FILE, CONFIG_FILE)
+_WITH_RECORDS = (*_TASK_FILES, STATE_FILE, RESULTS_DIR)
+
+
+def folder_signature(path: Path, *, records: bool) -> tuple[object, ...]:
+    """Inode, size, mtime and ctime of each file a load reads: equal means nothing changed.
+
+    An editor's save (a new inode), an append or a rewrite changes it; a rewrite to the same
+    size within one timestamp tick of a coarse filesystem would not. ``records`` adds
+    last_run.json and results/: a monitor follows those, a scheduler is their only writer.
+    """
+    out: list[object] = []
+    for name in _WITH_RECORDS if records else _TASK_FILES:
+        try:
+            st = os.lstat(os.path.join(path, name))
+        except OSError:
+            out.append(None)
+            continue
+        out.append((st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    return tuple(out)
+
+
+def list_task_folders(tasks_dir: Path) -> list[str]:
+    """Names of the task folders (dot folders and plain files excluded), sorted."""
+    try:
+        entries = list(os.scandir(tasks_dir))
+    except OSError:
+        return []
+    return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
+
+
+def count_task_folders(tasks_dir: Path) -> int:
+    """How many task folders there are (a quick scan, before anything is loaded)."""
+    return len(list_task_folders(tasks_dir))
 
 
 def load_folder(path: Path, *, recover: bool = False, now: datetime | None = None) -> Loaded:
@@ -53,8 +103,10 @@ def load_folder(path: Path, *, recover: bool = False, now: datetime | None = Non
     if recover:
         clean_stray_temps(path)
         clean_stray_temps(path / "results")
+    signature = folder_signature(path, records=not recover)  # before reading: changes show
     read = read_state(path)
     state = read.state
+    resign = read.set_aside is not None  # our own writes are not a change: signed again below
     if read.set_aside is not None:
         notes.append(f"unreadable last_run.json set aside as {read.set_aside.name}")
     if recover:
@@ -64,7 +116,19 @@ def load_folder(path: Path, *, recover: bool = False, now: datetime | None = Non
             notes.append("last_run.json rebuilt from the results' records")
         for record in done.interrupted:
             notes.append(f"run {record.stem} was interrupted (bassi-tui stopped mid-run)")
-    return Loaded(load_task(path), state, notes)
+        resign = resign or done.rebuilt_state or bool(done.interrupted)
+    if resign:
+        signature = folder_signature(path, records=not recover)
+    return Loaded(load_task(path), state, notes, signature)
+
+
+def stale_folders(tasks_dir: Path, loaded: Sequence[Loaded], *, records: bool) -> list[str]:
+    """Names of the folders that changed since they were read (their signature differs)."""
+    return [
+        got.task.name
+        for got in loaded
+        if folder_signature(tasks_dir / got.task.name, records=records) != got.signature
+    ]
 
 
 def _load_chunk(tasks_dir: str, names: Sequence[str], recover: bool, now: datetime) -> list[Loaded]:
@@ -89,6 +153,12 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def chunked(names: Sequence[str], workers: int) -> list[Sequence[str]]:
+    """``names`` in chunks, about four a worker (so they even out), of at most CHUNK."""
+    size = max(1, min(CHUNK, -(-len(names) // (workers * 4))))
+    return [names[i : i + size] for i in range(0, len(names), size)]
+
+
 def make_pool(workers: int) -> Executor:
     """A process pool of ``workers`` spawned, quiet workers."""
     context = multiprocessing.get_context("spawn")
@@ -110,14 +180,14 @@ def load_folders(
     here, so a start never fails for want of processes.
     """
     when = now if now is not None else datetime.now().astimezone()
-    workers = cores()
+    workers = min(cores(), MAX_WORKERS)
     if parallel is None:
         parallel = len(names) > POOL_OVER and workers > 1
     if not parallel or not names:
         return _load_chunk(str(tasks_dir), names, recover, when)
-    chunks = [names[i : i + CHUNK] for i in range(0, len(names), CHUNK)]
+    chunks = chunked(names, workers)
     try:
-        with make_pool(max(1, min(workers, len(chunks)))) as pool:
+        with make_pool(min(workers, len(chunks))) as pool:
             futures = [pool.submit(_load_chunk, str(tasks_dir), c, recover, when) for c in chunks]
             return [loaded for future in futures for loaded in future.result()]
     except Exception as exc:  # BrokenProcessPool, no /dev/shm, a sandbox without fork...

@@ -29,7 +29,9 @@ from textual.widgets import Footer, Header, Input
 
 from bassi_tui.scheduler.engine import Engine
 from bassi_tui.scheduler.events import EngineEvent, LogLine, TaskChanged
+from bassi_tui.scheduler.lock import InstanceLock
 from bassi_tui.scheduler.logbridge import log_events
+from bassi_tui.store.preload import Preload
 from bassi_tui.ui import messages as msg
 from bassi_tui.ui.actions import TaskActionsApp
 from bassi_tui.ui.commands import TaskCommands
@@ -130,13 +132,15 @@ class BassiApp(TaskActionsApp):
         engine: Engine | None = None,
         clock: Callable[[], datetime] = local_now,
         show_log: bool | None = None,
+        lock: InstanceLock | None = None,
+        preload: Preload | None = None,
     ) -> None:
         super().__init__()
         self.tasks_dir = tasks_dir
         self.demo = demo
         self.clock = clock
         if engine is None:
-            engine = Engine(tasks_dir, force_polling=force_polling)
+            engine = Engine(tasks_dir, force_polling=force_polling, lock=lock, preload=preload)
             engine.subscribe(log_events)  # the story goes to the log file too
         self.engine = engine
         self._show_log = show_log
@@ -162,7 +166,12 @@ class BassiApp(TaskActionsApp):
     def on_mount(self) -> None:
         self._set_sub_title()
         cards = self.query_one(TaskList)
-        cards.empty_text = f"No task folders in {short_path(self.tasks_dir)} yet."
+        self._starting = not self.engine.started
+        cards.empty_text = (
+            f"Loading task folders from {short_path(self.tasks_dir)}…"
+            if self._starting
+            else self._no_tasks_text()
+        )
         self._update_cards_title()
         show_log = self._show_log
         if show_log is None:
@@ -171,7 +180,6 @@ class BassiApp(TaskActionsApp):
         self._unsubscribe = self.engine.subscribe(self._on_engine_event)
         self.set_interval(FLUSH_INTERVAL, self._flush_output, name="live-output")
         cards.focus()
-        self._starting = not self.engine.started
         self.run_worker(
             self._start_engine(),
             group="engine",
@@ -194,8 +202,14 @@ class BassiApp(TaskActionsApp):
         self._load_cards()
 
     def _load_cards(self) -> None:
-        self.query_one(TaskList).upsert_many(self.engine.views())
+        cards = self.query_one(TaskList)
+        cards.empty_text = self._no_tasks_text()
+        cards.upsert_many(self.engine.views())
+        cards.refresh()  # no task at all: the loading text still goes
         self._update_cards_title()
+
+    def _no_tasks_text(self) -> str:
+        return f"No task folders in {short_path(self.tasks_dir)} yet."
 
     async def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -333,7 +347,10 @@ class BassiApp(TaskActionsApp):
     def _update_cards_title(self) -> None:
         cards = self.query_one(TaskList)
         total, shown = len(cards.names), len(cards.shown)
-        count = f"{shown} of {total}" if shown != total else str(total)
+        if self._starting and not total:
+            count = "loading…"
+        else:
+            count = f"{shown:,} of {total:,}" if shown != total else f"{total:,}"
         self.query_one("#cards-pane").border_title = Content(f"Tasks · {count}")
 
     # -- keys ---------------------------------------------------------------------------------

@@ -276,6 +276,7 @@ async def test_polling_mode_sees_new_folders(tmp_path: Path) -> None:
     events = EventLog(eng)
     await eng.start()
     try:
+        await eng.wait_watching()
         assert any(isinstance(e, LogLine) and "Polling" in e.message for e in events.events)
         make_task(eng.tasks_dir, "polled")
         await events.wait_for(changed("polled", "loaded"))

@@ -66,7 +66,7 @@ def test_app_and_headless_drive_the_same_engine(
 
     monkeypatch.setattr(engine_module, "Engine", Spy)
     with pytest.raises(_Stop):
-        asyncio.run(cli._headless(tmp_path, False))
+        asyncio.run(cli._headless(tmp_path, False, *cli._read_ahead(tmp_path)))
     assert len(built) == 1 and isinstance(built[0], Engine)
     assert built[0].tasks_dir == tmp_path
 
@@ -97,3 +97,33 @@ async def test_an_engine_that_cannot_start_is_reported_not_fatal(
         assert "tasks dir unreadable" in said[0]
         await pilot.press("question_mark")  # still alive
         assert app.is_running
+
+
+async def test_a_slow_start_says_it_is_loading_then_shows_the_count(tasks_dir: Path) -> None:
+    for n in range(3):
+        make_task(tasks_dir, f"t{n}")
+    gate = asyncio.Event()
+
+    class Gated(Engine):  # a real engine whose start waits until the test lets it go
+        async def start(self) -> None:
+            await gate.wait()
+            await super().start()
+
+    app = BassiApp(tasks_dir, engine=Gated(tasks_dir, watch=False))
+    async with app.run_test(size=(120, 36)) as pilot:
+        cards = app.query_one(TaskList)
+        pane = app.query_one("#cards-pane")
+        await pilot.pause()
+        assert "Loading task folders from" in text_of(cards)
+        assert str(pane.border_title) == "Tasks · loading…"
+        gate.set()
+        await wait_until(pilot, lambda: len(cards.names) == 3, "the cards")
+        assert str(pane.border_title) == "Tasks · 3"
+
+
+async def test_an_empty_tasks_dir_says_so_once_loaded(tasks_dir: Path) -> None:
+    app = BassiApp(tasks_dir, engine=Engine(tasks_dir, watch=False))
+    async with app.run_test(size=(120, 36)) as pilot:
+        cards = app.query_one(TaskList)
+        await wait_until(pilot, lambda: "No task folders in" in text_of(cards), "the empty text")
+        assert "Loading" not in text_of(cards)

@@ -1,0 +1,121 @@
+"""Reading the task folders ahead, while the app is still importing and drawing its first frame.
+
+A start over thousands of folders spends most of its time reading them. The command line starts
+that work in a worker process first thing (:meth:`Preload.begin`), before Textual is even
+imported, so the two overlap on different cores; once the app is up and waiting, it reads the
+jobs the worker has not reached itself. Folders added or removed since are read or dropped at
+once; folders edited since they were read are found by their signature (inode, size, times: see
+:func:`~bassi_tui.store.loading.folder_signature`) right after the first frame and read again,
+so nothing edited during the start is missed. Recovery (a scheduler's job) only happens in a
+preload begun while holding the instance lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import Executor, Future, wait
+from datetime import datetime
+from pathlib import Path
+
+from bassi_tui.store.loading import (
+    MAX_WORKERS,
+    Loaded,
+    _load_chunk,
+    cores,
+    list_task_folders,
+    load_folder,
+    make_pool,
+)
+
+log = logging.getLogger(__name__)
+
+#: Fewer folders than this load faster in-process than a pool can spawn.
+PRELOAD_OVER = 300
+#: Folders a job: the workers take jobs from the front, take() steals them from the back.
+CHUNK = 200
+
+
+def preload_workers() -> int:
+    """One worker a core, but one core is left to the app: it imports and draws meanwhile."""
+    return max(1, min(cores() - 1, MAX_WORKERS))
+
+
+class Preload:
+    """Task folders being read in worker processes; see the module docstring."""
+
+    def __init__(
+        self,
+        tasks_dir: Path,
+        names: Sequence[str],
+        *,
+        recover: bool,
+        now: datetime,
+        pool: Executor,
+    ) -> None:
+        self.tasks_dir = tasks_dir
+        self.recover = recover
+        self.now = now
+        self._pool: Executor | None = pool
+        self._chunks = [names[i : i + CHUNK] for i in range(0, len(names), CHUNK)]
+        self._futures: list[Future[list[Loaded]]] = [
+            pool.submit(_load_chunk, str(tasks_dir), chunk, recover, now) for chunk in self._chunks
+        ]
+
+    @classmethod
+    def begin(cls, tasks_dir: Path, *, recover: bool, force: bool = False) -> Preload | None:
+        """Start reading ``tasks_dir`` ahead; None when it is not worth it (few folders, one
+        core) or no pool can start. ``recover`` only while holding the instance lock."""
+        names = list_task_folders(tasks_dir)
+        workers = preload_workers()
+        if not force and (len(names) <= PRELOAD_OVER or cores() < 2):
+            return None
+        try:
+            pool = make_pool(workers)
+            return cls(
+                tasks_dir, names, recover=recover, now=datetime.now().astimezone(), pool=pool
+            )
+        except Exception as exc:  # no processes to be had: the engine loads in-process
+            log.warning("could not read the task folders ahead (%s)", exc)
+            return None
+
+    def take(self, names: Sequence[str]) -> list[Loaded]:
+        """The folders ``names`` (listed now, after the watcher was armed), read.
+
+        Blocks until the workers are done (call it from a thread); folders they did not read
+        are read here. A folder edited after it was read ahead is still as it was read: the
+        caller checks :func:`stale_folders` once the app shows, and re-reads those.
+        """
+        ahead: dict[str, Loaded] = {}
+        # The app is idle now, waiting: this thread reads too, the jobs the workers have not
+        # reached yet (a queued job can be cancelled; a started one cannot), back to front.
+        pending = list(zip(self._futures, self._chunks, strict=True))
+        while pending and pending[-1][0].cancel():
+            _, chunk = pending.pop()
+            for name in chunk:
+                ahead[name] = load_folder(self.tasks_dir / name, recover=self.recover, now=self.now)
+        try:
+            for future, _ in pending:
+                for got in future.result():
+                    ahead[got.task.name] = got
+        except Exception as exc:  # a broken pool: whatever it did not deliver is read here
+            log.warning("reading ahead failed (%s); reading the task folders here", exc)
+        finally:
+            self.close()
+        out = []
+        for name in names:
+            read = ahead.get(name)
+            if read is None:  # a folder added since the workers listed them
+                read = load_folder(self.tasks_dir / name, recover=self.recover, now=self.now)
+            out.append(read)
+        return out
+
+    def wait(self) -> None:
+        """Block until the workers have read every folder (tests: make an edit come after)."""
+        wait(self._futures)
+
+    def close(self) -> None:
+        """Stop the workers (what they have not done is dropped); safe to call twice."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
