@@ -41,6 +41,14 @@ MAX_DEPTH = 32
 MAX_NODES = 10_000
 """Most nodes allowed in one document; a big config.yaml has a few hundred."""
 
+NO_ALIASES = "aliases (*name) are not supported; write the value out in full"
+
+FAST_MAX_CHARS = 1024
+"""libyaml documents this small and without an anchor (``&``) skip the guarding event pass:
+with no anchor no alias can resolve (an alias bomb needs anchors), 1 KiB cannot nest deeper
+than libyaml's recursive composer copes with, and depth and count are checked on the tree
+while it is converted. Task files are a few lines: this halves their parse time."""
+
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 
@@ -124,9 +132,7 @@ class _GuardedLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Node | None, index: int) -> Node | None:
         if self.check_event(AliasEvent):
-            raise YamlError(
-                self._event_line(), "aliases (*name) are not supported; write the value out in full"
-            )
+            raise YamlError(self._event_line(), NO_ALIASES)
         self._nodes += 1
         if self._nodes > MAX_NODES:
             raise YamlError(self._event_line(), f"more than {MAX_NODES} values in one file")
@@ -158,7 +164,7 @@ def _guard_events(text: str) -> None:
             if isinstance(event, AliasEvent):
                 raise YamlError(
                     _line(event.start_mark),
-                    "aliases (*name) are not supported; write the value out in full",
+                    NO_ALIASES,
                 )
             if isinstance(event, NodeEvent):
                 nodes += 1
@@ -200,14 +206,17 @@ def load_yaml(text: str, *, max_bytes: int = YAML_MAX_BYTES) -> YNode | None:
     if _CLoader is not None:
         # libyaml parses ~8x faster (it matters at 10,000 tasks); the guards run first as a
         # pass over its events, so an alias never reaches the composer.
-        _guard_events(text)
+        if len(text) > FAST_MAX_CHARS or "&" in text:
+            _guard_events(text)
         loader = _CLoader(text)
     else:
         loader = _GuardedLoader(text)
     try:
         node = loader.get_single_node()
-        return None if node is None else _convert(loader, node)
+        return None if node is None else _convert(loader, node, _Budget())
     except yaml.MarkedYAMLError as exc:
+        if exc.problem is not None and "undefined alias" in exc.problem:
+            raise YamlError(_line(exc.problem_mark), NO_ALIASES) from None  # as the event pass
         raise YamlError(_line(exc.problem_mark), _describe(exc)) from None
     except yaml.YAMLError as exc:  # unmarked errors (e.g. reader errors): no line to give
         raise YamlError(None, f"not valid YAML: {type(exc).__name__}") from None
@@ -222,21 +231,36 @@ def _describe(exc: yaml.MarkedYAMLError) -> str:
     return "not valid YAML: " + ("; ".join(parts) if parts else "syntax error")
 
 
-def _convert(loader: yaml.SafeLoader, node: Node) -> YNode:
+class _Budget:
+    """Nodes converted so far: the same caps as the event pass, for documents that skip it."""
+
+    __slots__ = ("nodes",)
+
+    def __init__(self) -> None:
+        self.nodes = 0
+
+
+def _convert(loader: yaml.SafeLoader, node: Node, budget: _Budget, depth: int = 0) -> YNode:
     line = node.start_mark.line + 1
+    budget.nodes += 1
+    if budget.nodes > MAX_NODES:
+        raise YamlError(line, f"more than {MAX_NODES} values in one file")
     if isinstance(node, ScalarNode):
         return YScalar(_construct(loader, node), node.value, line, node.tag)
+    depth += 1
+    if depth > MAX_DEPTH:
+        raise YamlError(line, f"nested more than {MAX_DEPTH} levels deep")
     if isinstance(node, SequenceNode):
         _check_tag(node, _SEQ_TAG)
-        return YSeq(tuple(_convert(loader, item) for item in node.value), line)
+        return YSeq(tuple(_convert(loader, item, budget, depth) for item in node.value), line)
     if isinstance(node, MappingNode):
         _check_tag(node, _MAP_TAG)
         entries: list[tuple[YScalar, YNode]] = []
         for key_node, value_node in node.value:
-            key = _convert(loader, key_node)
+            key = _convert(loader, key_node, budget, depth)
             if not isinstance(key, YScalar):
                 raise YamlError(key.line, "a key must be a plain name, not a list or mapping")
-            entries.append((key, _convert(loader, value_node)))
+            entries.append((key, _convert(loader, value_node, budget, depth)))
         return YMap(tuple(entries), line)
     raise YamlError(line, f"unexpected YAML node {type(node).__name__}")  # pragma: no cover
 

@@ -30,7 +30,9 @@ def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> o
     ("text", "line", "message"),
     [
         (BOMB, 2, "aliases"),
+        ("a: 1\nb: *x\n", 2, "aliases"),  # an alias with no anchor: small, no "&"
         (DEEP, 1, "nested more than"),
+        ("[" * 500 + "]" * 500, 1, "nested more than"),  # as deep as 1 KiB allows
         (MANY, None, "more than 10000 values"),
         ("type: daily\ntime: [oops\n", 3, "not valid YAML"),
         ("x: !!python/object/apply:os.system ['true']\n", 1, "unsupported tag"),
@@ -53,3 +55,18 @@ def test_both_loaders_keep_raw_text_and_lines(loader: object) -> None:
     assert (k1.value, k1.line, k2.line) == ("type", 2, 3)
     assert isinstance(v2, YScalar) and v2.raw == "9:30" and v2.value == 570
     assert isinstance(v1, YScalar) and v1.value == "daily"
+
+
+def test_small_anchorless_files_skip_the_event_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    if yamlio._CLoader is None:
+        pytest.skip("PyYAML built without libyaml")
+    passes: list[str] = []
+    real = yamlio._guard_events
+    monkeypatch.setattr(yamlio, "_guard_events", lambda text: (passes.append(text), real(text)))
+    small = "type: cron\ncron: '*/5 * * * *'\n"
+    anchored = "a: &x 1\n"
+    load_yaml(small)
+    load_yaml(anchored)  # an anchor alone is harmless, but takes the guarded path
+    big = "".join(f"k{i}: v\n" for i in range(yamlio.FAST_MAX_CHARS // 5))
+    load_yaml(big)
+    assert passes == [anchored, big]
