@@ -167,11 +167,7 @@ class BassiApp(TaskActionsApp):
         self._set_sub_title()
         cards = self.query_one(TaskList)
         self._starting = not self.engine.started
-        cards.empty_text = (
-            f"Loading task folders from {short_path(self.tasks_dir)}…"
-            if self._starting
-            else self._no_tasks_text()
-        )
+        cards.empty_text = "Loading task folders…" if self._starting else self._no_tasks_text()
         self._update_cards_title()
         show_log = self._show_log
         if show_log is None:

@@ -114,7 +114,7 @@ async def test_a_slow_start_says_it_is_loading_then_shows_the_count(tasks_dir: P
         cards = app.query_one(TaskList)
         pane = app.query_one("#cards-pane")
         await pilot.pause()
-        assert "Loading task folders from" in text_of(cards)
+        assert "Loading task folders…" in text_of(cards)
         assert str(pane.border_title) == "Tasks · loading…"
         gate.set()
         await wait_until(pilot, lambda: len(cards.names) == 3, "the cards")
