@@ -63,7 +63,7 @@ class Scale:
 
 FULL = Scale(
     reload_tasks=1000,
-    reload_edits=60,
+    reload_edits=200,
     fire_counts=(100, 1000),
     fire_reps=3,
     startup_counts=(1000, 10_000),
@@ -76,7 +76,7 @@ FULL = Scale(
     ui_cards=1000,
     ui_streams=20,
     ui_presses=90,
-    ui_rounds=3,
+    ui_rounds=6,
     big_mb=50,
     big_reps=5,
     stream_tokens=5000,

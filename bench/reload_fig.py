@@ -115,6 +115,7 @@ async def _reload_engine(root: Path, names: list[str], edits: int) -> tuple[list
     engine = Engine(root)
     changes = ChangeLog(engine)
     await engine.start()
+    await engine.wait_watching()  # steady state: the watcher is armed after start() returns
     raw = RawWatch(root)
     await raw.ready()
     got, base = [], []
@@ -144,6 +145,7 @@ async def _reload_app(root: Path, names: list[str], edits: int) -> tuple[list[fl
     drawn, heard, base = [], [], []
     async with app.run_test(size=SIZE) as pilot:
         await bounded(app.workers.wait_for_complete(), 120, "the engine to start")
+        await bounded(engine.wait_watching(), 120, "the watcher to be armed")
         await pilot.pause()
         cards = app.query_one(TaskList)
         name = cards.selected or names[0]  # the card on screen: its redraw is what counts

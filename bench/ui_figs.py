@@ -104,6 +104,7 @@ async def bench_ui_load(cards_count: int, streams: int, presses: int, rounds: in
         outside_stop = root / "stop-outside"
         async with app.run_test(size=SIZE) as pilot:
             await bounded(app.workers.wait_for_complete(), 120, "the engine to start")
+            await bounded(app.engine.wait_watching(), 120, "the watcher to be armed")
             await pilot.pause()
             cards = app.query_one(TaskList)
             await _press_and_time(app, cards, stream_names, 6)  # warm-up, not counted
@@ -246,6 +247,7 @@ async def _big_rep(root: Path, pages: int, keys_meanwhile: bool) -> dict[str, An
     pagedowns: list[float] = []
     async with app.run_test(size=SIZE) as pilot:
         await bounded(app.workers.wait_for_complete(), 60, "the engine to start")
+        await bounded(app.engine.wait_watching(), 60, "the watcher to be armed")
         await pilot.pause()
         text, cards = app.query_one(BigText), app.query_one(TaskList)
         log_pane = app.query_one(LogPane)

@@ -20,7 +20,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from bassi_tui.scheduler.events import LogLine
-from bassi_tui.ui.big_text import wrap_starts
+from bassi_tui.ui.big_text import set_virtual_size, wrap_starts
 from bassi_tui.ui.sanitize import one_line
 from bassi_tui.ui.styles import ink
 
@@ -111,7 +111,8 @@ class LogPane(ScrollView, can_focus=True):
         self._sized()
 
     def _sized(self) -> None:
-        self.virtual_size = Size(self._width, len(self._rows))
+        # The pane's height is fixed: a new line needs its scrollbar and rows, not a layout.
+        set_virtual_size(self, Size(self._width, len(self._rows)))
 
     def on_resize(self) -> None:
         self._check_width()

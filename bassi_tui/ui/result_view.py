@@ -82,6 +82,7 @@ class ResultView(Vertical):
         self.broken = False
         self._shown: tuple[str, str] | None = None  # (stem, status) on screen
         self._token = 0
+        self._facts_shown: tuple[str, tuple[object, ...]] | None = None
 
     def compose(self) -> ComposeResult:
         yield RunHistory(self.clock, id="history")
@@ -107,7 +108,7 @@ class ResultView(Vertical):
             self.add_class("-empty")
             self.border_subtitle = ""
             self.query_one(RunHistory).show((), 0)
-            self.query_one("#run-facts", Static).update("")
+            self._set_facts(Content(""))
             self._text.show(None, "Loading…" if name else "No task selected.")
 
     def show_records(self, records: Sequence[ResultRecord], live: LiveText | None) -> None:
@@ -161,7 +162,7 @@ class ResultView(Vertical):
         if not self.records:
             self._shown = None
             self.border_subtitle = ""
-            self.query_one("#run-facts", Static).update("")
+            self._set_facts(Content(""))
             self._text.show(None, self._hint())
             return
         record = self.records[index]
@@ -172,7 +173,7 @@ class ResultView(Vertical):
             ("]", "bold"),
             " newer",
         )
-        self.query_one("#run-facts", Static).update(self._facts(record))
+        self._set_facts(self._facts(record))
         shown = (record.stem, record.status)
         if shown == self._shown:
             return
@@ -206,6 +207,14 @@ class ResultView(Vertical):
             self.broken = broken
             if not self.records and self.task_name and self._text.document is None:
                 self._text.show(None, self._hint())
+
+    def _set_facts(self, facts: Content) -> None:
+        # An update lays the whole screen out again (the line's height may change): skipped
+        # when nothing changed, as when j/k go through tasks that have not run yet.
+        key = (facts.plain, tuple(facts.spans))  # Content's == compares the text only
+        if key != self._facts_shown:
+            self._facts_shown = key
+            self.query_one("#run-facts", Static).update(facts)
 
     def _facts(self, record: ResultRecord) -> Content:
         """What the history line leaves out: the file, model, attempts, and the error if any."""

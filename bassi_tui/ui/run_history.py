@@ -21,6 +21,7 @@ from textual.strip import Strip
 
 from bassi_tui.store.results import ResultRecord
 from bassi_tui.ui import format as fmt
+from bassi_tui.ui.big_text import set_virtual_size
 from bassi_tui.ui.styles import ink
 
 TONES = ("success", "error", "warning", "running", "muted", "plain")
@@ -88,9 +89,14 @@ class RunHistory(ScrollView, can_focus=True):
 
     def show(self, records: Sequence[ResultRecord], index: int) -> None:
         """Show ``records`` with run ``index`` highlighted and in view."""
+        rows_before = len(self.records)
         self.records = records
         self.index = index
-        self.virtual_size = Size(self.scrollable_content_region.width, len(records))
+        size = Size(self.scrollable_content_region.width, len(records))
+        if len(records) == rows_before:  # same height: no need to lay the screen out again
+            set_virtual_size(self, size)
+        else:
+            self.virtual_size = size
         # After the refresh: the new virtual size must be laid out before scrolling to a row.
         self.call_after_refresh(self._scroll_to_index)
         self.refresh()
