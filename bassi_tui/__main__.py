@@ -2,4 +2,5 @@
 
 from bassi_tui.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # a spawned worker process imports this module too: it must not run
+    raise SystemExit(main())

@@ -143,6 +143,7 @@ class Engine:
         the background (on 10,000 folders that takes a while), and then every folder is checked
         against what was loaded, so an edit made during the start is not missed either.
         """
+        began = time.monotonic()
         self.tasks_dir.mkdir(parents=True, exist_ok=True)
         self.role = "scheduler" if self._lock.try_acquire() else "monitor"
         names = list_task_folders(self.tasks_dir)
@@ -157,7 +158,8 @@ class Engine:
             self._apply(got.task, got.state, new=True, sync=False, quiet=quiet, announce=False)
         self._scheduler.resume()
         self.started = True
-        self.say("info", f"Loaded {self.tasks_dir} ({self._summary()})")
+        took = time.monotonic() - began
+        self.say("info", f"Loaded {self.tasks_dir} ({self._summary()}) in {took:.1f} s")
         self.spawn(self._clock_watchdog(), "clock-watchdog")
         if self.role == "scheduler":
             await self._settle_downtime()

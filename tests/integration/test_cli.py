@@ -173,3 +173,35 @@ def test_demo_headless_creates_demo_tasks_outside_the_real_dir(tmp_path: Path) -
     assert proc.returncode == 0
     assert not (tmp_path / ".bassi" / "tasks-scheduler").exists()
     assert "broken-on-purpose: schedule.yaml:4" in err or "schedule.yaml:4" in err
+
+
+def test_headless_reads_many_folders_ahead_and_loads_them_all(tmp_path: Path) -> None:
+    from bassi_tui.store.preload import PRELOAD_OVER
+
+    tasks = tmp_path / "tasks"
+    count = PRELOAD_OVER + 20  # enough to be read ahead in a worker process
+    for n in range(count):
+        make_task(tasks, f"t{n:04d}", schedule="type: interval\nhours: 1\n")
+    make_task(tasks, "broken", schedule="type: interval\nhourz: 1\n")
+    script = Path(sys.executable).with_name("bassi-tui")  # the installed entry point
+    argv = [str(script)] if script.exists() else [sys.executable, "-m", "bassi_tui"]
+    log_file = tmp_path / "bassi.log"
+    proc = subprocess.Popen(
+        [*argv, "--headless", "--tasks-dir", str(tasks), "--log-file", str(log_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
+    try:
+        assert _wait_for(lambda: log_file.exists() and "Watching" in log_file.read_text())
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert f"({count + 1} tasks (1 broken)) in " in err
+    assert "Task broken: schedule.yaml:2: unknown key 'hourz'" in err
+    assert "Traceback" not in err
+    assert "reading ahead failed" not in err and "could not read the task folders ahead" not in err
