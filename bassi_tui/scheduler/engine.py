@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import threading
 import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ from bassi_tui.scheduler.triggers import build_trigger, describe_schedule
 from bassi_tui.store import edit
 from bassi_tui.store.fstype import POLL_DELAY_MS, needs_polling
 from bassi_tui.store.loading import (
+    LoadAborted,
     Loaded,
     list_task_folders,
     load_folder,
@@ -102,6 +104,8 @@ class Engine:
         self._lock = lock if lock is not None else InstanceLock(tasks_dir)
         #: Folders being read ahead since launch (the command line starts it), used by start().
         self._preload = preload
+        #: Set by stop(): a load still going in a thread gives up (quitting during a long start).
+        self._abort = threading.Event()
         #: Arming the watcher after start() (see wait_watching).
         self._watching: asyncio.Task[Any] | None = None
         #: "scheduler" runs tasks; "monitor" shows another instance's runs and forwards `r`.
@@ -144,10 +148,16 @@ class Engine:
         against what was loaded, so an edit made during the start is not missed either.
         """
         began = time.monotonic()
+        self._abort.clear()
         self.tasks_dir.mkdir(parents=True, exist_ok=True)
         self.role = "scheduler" if self._lock.try_acquire() else "monitor"
         names = list_task_folders(self.tasks_dir)
-        loaded = await asyncio.to_thread(self._load_many, names, self.role == "scheduler")
+        try:
+            loaded = await asyncio.to_thread(self._load_many, names, self.role == "scheduler")
+        except LoadAborted:
+            return  # stop() was called while loading (quit during a long start)
+        if self._abort.is_set():
+            return
         self._scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
         self._scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
         # Paused while the jobs are added: a running scheduler wakes up on every add_job.
@@ -297,7 +307,10 @@ class Engine:
         self._remote_running.clear()
         self.say("warning", "The scheduling instance stopped: this one schedules now")
         names = list_task_folders(self.tasks_dir)
-        loaded = await asyncio.to_thread(self._load_many, names, True)
+        try:
+            loaded = await asyncio.to_thread(self._load_many, names, True)
+        except LoadAborted:
+            return
         for got in loaded:
             self._say_notes(got.task.name, got.notes)
             self._tasks.pop(got.task.name, None)  # re-apply as new so a job is created
@@ -310,6 +323,7 @@ class Engine:
 
     async def stop(self) -> None:
         """Stop watching and scheduling; runs in flight are recorded as interrupted."""
+        self._abort.set()
         if self._watcher is not None:
             self._watcher.stop()
         await self.wait_promised()
@@ -349,10 +363,10 @@ class Engine:
         """Read many folders (in a thread): read ahead since launch, or on every core now."""
         preload, self._preload = self._preload, None
         if preload is not None and preload.recover == recover:
-            return preload.take(names)
+            return preload.take(names, self._abort)
         if preload is not None:  # read for another role (the lock changed hands meanwhile)
             preload.close()
-        return load_folders(self.tasks_dir, names, recover=recover, now=_now())
+        return load_folders(self.tasks_dir, names, recover=recover, now=_now(), abort=self._abort)
 
     def _say_notes(self, name: str, notes: list[str]) -> None:
         for note in notes:

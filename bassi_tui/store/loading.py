@@ -17,8 +17,10 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +48,25 @@ POOL_OVER = 1500
 CHUNK = 500
 #: More workers than this only add spawn time and pickling.
 MAX_WORKERS = 4
+
+
+class LoadAborted(Exception):
+    """The load was called off (the app is quitting): what was read is dropped."""
+
+
+#: How often a wait on worker processes looks whether the load was called off.
+ABORT_POLL_S = 0.1
+
+
+def result_or_abort(future: Future[list[Loaded]], abort: threading.Event | None) -> list[Loaded]:
+    """A worker's result, waited for in short steps so ``abort`` ends the wait at once."""
+    while True:
+        if abort is not None and abort.is_set():
+            raise LoadAborted
+        try:
+            return future.result(timeout=ABORT_POLL_S)
+        except FutureTimeout:
+            continue
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +152,20 @@ def stale_folders(tasks_dir: Path, loaded: Sequence[Loaded], *, records: bool) -
     ]
 
 
-def _load_chunk(tasks_dir: str, names: Sequence[str], recover: bool, now: datetime) -> list[Loaded]:
+def _load_chunk(
+    tasks_dir: str,
+    names: Sequence[str],
+    recover: bool,
+    now: datetime,
+    abort: threading.Event | None = None,
+) -> list[Loaded]:
     root = Path(tasks_dir)
-    return [load_folder(root / name, recover=recover, now=now) for name in names]
+    out = []
+    for name in names:
+        if abort is not None and abort.is_set():
+            raise LoadAborted
+        out.append(load_folder(root / name, recover=recover, now=now))
+    return out
 
 
 def _quiet_worker() -> None:
@@ -172,24 +204,30 @@ def load_folders(
     recover: bool = False,
     now: datetime | None = None,
     parallel: bool | None = None,
+    abort: threading.Event | None = None,
 ) -> list[Loaded]:
     """Load every named folder, in order; on all cores when there are many.
 
     ``parallel`` forces the choice (tests); ``None`` decides by count and cores. A pool that
     cannot start or breaks mid-way costs its time and nothing else: the folders are then loaded
-    here, so a start never fails for want of processes.
+    here, so a start never fails for want of processes. ``abort`` set: raises LoadAborted soon.
     """
     when = now if now is not None else datetime.now().astimezone()
     workers = min(cores(), MAX_WORKERS)
     if parallel is None:
         parallel = len(names) > POOL_OVER and workers > 1
     if not parallel or not names:
-        return _load_chunk(str(tasks_dir), names, recover, when)
+        return _load_chunk(str(tasks_dir), names, recover, when, abort)
     chunks = chunked(names, workers)
     try:
-        with make_pool(min(workers, len(chunks))) as pool:
+        pool = make_pool(min(workers, len(chunks)))
+        try:
             futures = [pool.submit(_load_chunk, str(tasks_dir), c, recover, when) for c in chunks]
-            return [loaded for future in futures for loaded in future.result()]
+            return [loaded for future in futures for loaded in result_or_abort(future, abort)]
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+    except LoadAborted:
+        raise
     except Exception as exc:  # BrokenProcessPool, no /dev/shm, a sandbox without fork...
         log.warning("parallel load failed (%s); loading %d folders in one thread", exc, len(names))
-        return _load_chunk(str(tasks_dir), names, recover, when)
+        return _load_chunk(str(tasks_dir), names, recover, when, abort)

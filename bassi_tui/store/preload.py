@@ -13,6 +13,7 @@ preload begun while holding the instance lock.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Executor, Future, wait
 from datetime import datetime
@@ -20,12 +21,13 @@ from pathlib import Path
 
 from bassi_tui.store.loading import (
     MAX_WORKERS,
+    LoadAborted,
     Loaded,
     _load_chunk,
     cores,
     list_task_folders,
-    load_folder,
     make_pool,
+    result_or_abort,
 )
 
 log = logging.getLogger(__name__)
@@ -79,36 +81,38 @@ class Preload:
             log.warning("could not read the task folders ahead (%s)", exc)
             return None
 
-    def take(self, names: Sequence[str]) -> list[Loaded]:
+    def take(self, names: Sequence[str], abort: threading.Event | None = None) -> list[Loaded]:
         """The folders ``names`` (listed now, after the watcher was armed), read.
 
         Blocks until the workers are done (call it from a thread); folders they did not read
         are read here. A folder edited after it was read ahead is still as it was read: the
-        caller checks :func:`stale_folders` once the app shows, and re-reads those.
+        caller checks :func:`stale_folders` once the app shows, and re-reads those. ``abort``
+        set (the app quits meanwhile): raises LoadAborted within a folder or 0.1 s.
         """
         ahead: dict[str, Loaded] = {}
         # The app is idle now, waiting: this thread reads too, the jobs the workers have not
         # reached yet (a queued job can be cancelled; a started one cannot), back to front.
+        root = str(self.tasks_dir)
         pending = list(zip(self._futures, self._chunks, strict=True))
-        while pending and pending[-1][0].cancel():
-            _, chunk = pending.pop()
-            for name in chunk:
-                ahead[name] = load_folder(self.tasks_dir / name, recover=self.recover, now=self.now)
         try:
-            for future, _ in pending:
-                for got in future.result():
+            while pending and pending[-1][0].cancel():
+                _, chunk = pending.pop()
+                for got in _load_chunk(root, chunk, self.recover, self.now, abort):
                     ahead[got.task.name] = got
-        except Exception as exc:  # a broken pool: whatever it did not deliver is read here
-            log.warning("reading ahead failed (%s); reading the task folders here", exc)
+            try:
+                for future, _ in pending:
+                    for got in result_or_abort(future, abort):
+                        ahead[got.task.name] = got
+            except LoadAborted:
+                raise
+            except Exception as exc:  # a broken pool: whatever it did not deliver is read here
+                log.warning("reading ahead failed (%s); reading the task folders here", exc)
         finally:
             self.close()
-        out = []
-        for name in names:
-            read = ahead.get(name)
-            if read is None:  # a folder added since the workers listed them
-                read = load_folder(self.tasks_dir / name, recover=self.recover, now=self.now)
-            out.append(read)
-        return out
+        missing = [name for name in names if name not in ahead]  # added since, or not delivered
+        for got in _load_chunk(root, missing, self.recover, self.now, abort):
+            ahead[got.task.name] = got
+        return [ahead[name] for name in names]
 
     def wait(self) -> None:
         """Block until the workers have read every folder (tests: make an edit come after)."""

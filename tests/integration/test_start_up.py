@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -147,3 +149,23 @@ async def test_folders_read_ahead_are_taken_and_edits_since_are_read_again(
         assert schedule is not None and schedule.interval_seconds == 7 * 60
     finally:
         await eng.stop()
+
+
+async def test_stopping_during_a_long_load_ends_the_start(tmp_path: Path) -> None:
+    for n in range(10):
+        make_task(tmp_path, f"t{n}")
+    eng = Engine(tmp_path)
+    original = eng._load_many
+    loading = threading.Event()
+
+    def slow_load(names: list[str], recover: bool) -> list[Loaded]:
+        loading.set()
+        eng._abort.wait(30)  # the load is still going when the app quits
+        return original(names, recover)
+
+    eng._load_many = slow_load  # type: ignore[method-assign]
+    start = asyncio.create_task(eng.start())
+    await asyncio.to_thread(loading.wait, 30)
+    await eng.stop()
+    await asyncio.wait_for(start, 10)  # returns, without scheduling anything
+    assert not eng.started and eng.views() == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import threading
 from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from bassi_tui.store import loading
-from bassi_tui.store.loading import Loaded, load_folders
+from bassi_tui.store.loading import LoadAborted, Loaded, load_folders
 from bassi_tui.store.parse import _read_fd
+from bassi_tui.store.preload import Preload
 from tests.helpers import dead_pid, make_task, write_run
 
 
@@ -106,3 +108,24 @@ def test_reading_follows_a_file_that_grew_after_fstat(tmp_path: Path) -> None:
         assert _read_fd(fd, 10, 1_000_000) == b"x" * 200_000  # reads on past the stale size
     finally:
         os.close(fd)
+
+
+def test_a_called_off_load_stops(tmp_path: Path) -> None:
+    names = build(tmp_path)
+    abort = threading.Event()
+    abort.set()
+    with pytest.raises(LoadAborted):
+        load_folders(tmp_path, names, parallel=False, abort=abort)
+    with pytest.raises(LoadAborted):
+        load_folders(tmp_path, names, parallel=True, abort=abort)
+
+
+def test_a_called_off_read_ahead_stops_and_closes_its_pool(tmp_path: Path) -> None:
+    names = build(tmp_path)
+    preload = Preload.begin(tmp_path, recover=False, force=True)
+    assert preload is not None
+    abort = threading.Event()
+    abort.set()
+    with pytest.raises(LoadAborted):
+        preload.take(names, abort)
+    assert preload._pool is None  # closed: its worker goes away
