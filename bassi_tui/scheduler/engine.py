@@ -21,6 +21,7 @@ from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bassi_tui.executor.runners import close_runners
+from bassi_tui.scheduler.downtime import StateKeeping
 from bassi_tui.scheduler.events import (
     EngineEvent,
     LogLevel,
@@ -31,7 +32,6 @@ from bassi_tui.scheduler.events import (
     TaskView,
 )
 from bassi_tui.scheduler.lock import InstanceLock
-from bassi_tui.scheduler.missed import CatchUp, plan_catch_up
 from bassi_tui.scheduler.requests import take_requests, write_request
 from bassi_tui.scheduler.run_manager import RunManager
 from bassi_tui.scheduler.triggers import build_trigger, describe_schedule
@@ -48,7 +48,7 @@ from bassi_tui.store.loading import (
 from bassi_tui.store.models import Task, Trigger
 from bassi_tui.store.preload import Preload
 from bassi_tui.store.results import ResultRecord, latest_result, list_results
-from bassi_tui.store.state import StateWrite, parse_time, read_state, update_state, write_states
+from bassi_tui.store.state import parse_time, read_state
 from bassi_tui.store.watcher import ChangeKind, TaskWatcher
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def _read_live(path: Path) -> tuple[dict[str, Any], ResultRecord | None]:
     return read_state(path).state, latest_result(path / "results")
 
 
-class Engine:
+class Engine(StateKeeping):
     """Scheduler and store in one: see the module docstring."""
 
     def __init__(
@@ -247,48 +247,6 @@ class Engine:
         text = f"{len(tasks)} task" + ("" if len(tasks) == 1 else "s")
         extra = [f"{n} {word}" for n, word in ((broken, "broken"), (disabled, "disabled")) if n]
         return text + (f" ({', '.join(extra)})" if extra else "")
-
-    async def _settle_downtime(self) -> None:
-        """As the new scheduler: record (and per policy run) fires missed while none ran.
-
-        Then promise every task's next run in last_run.json, so a later start can tell what it
-        missed. Both are written in bulk off the loop: a first start over 10,000 tasks writes
-        10,000 files, which took ten seconds of fsyncs when done one by one on the loop.
-        """
-        now = _now()
-        plans: list[tuple[Task, CatchUp]] = []
-        promises: list[StateWrite] = []
-        for name in sorted(self._tasks):
-            task, state = self._tasks[name], self._states.get(name, {})
-            plan = plan_catch_up(task, state, now=now, next_run=self._job_next(name))
-            if plan is not None:
-                plans.append((task, plan))
-            elif (promise := self._promise(name)) is not None:
-                promises.append(StateWrite(task.path, state, {**state, "next_run": promise[0]}))
-        if plans:
-            writes = [StateWrite(t.path, self._states.get(t.name, {}), p.state) for t, p in plans]
-            written = await asyncio.to_thread(write_states, writes)
-            for (task, plan), got in zip(plans, written, strict=True):
-                if got is None:  # its file changed meanwhile: plan again from the file
-                    self._states[task.name] = read_state(task.path).state
-                    self._catch_up(task.name)
-                else:
-                    self._states[task.name] = got
-                    self._caught_up(task.name, plan)
-        if promises:
-            loop = asyncio.get_running_loop()
-            writing = loop.create_task(self._write_promises(promises), name="promises")
-            self._promising.add(writing)
-            writing.add_done_callback(self._promising.discard)
-            writing.add_done_callback(self._report_crash)
-
-    async def _write_promises(self, writes: list[StateWrite]) -> None:
-        written = await asyncio.to_thread(write_states, writes)
-        for write, state in zip(writes, written, strict=True):
-            name = write.task_path.name
-            # Kept only if nothing replaced the state this write was planned from meanwhile.
-            if state is not None and self._states.get(name) is write.expected:
-                self._states[name] = state
 
     def _announce_monitor(self) -> None:
         holder = self._lock.holder() or {}
@@ -516,63 +474,6 @@ class Engine:
             return None
         return parse_time(self._states.get(name, {}).get("next_run"))
 
-    def _sync_next_run(self, name: str) -> None:
-        """Keep next_run in last_run.json true, so a restart can tell which fires it missed."""
-        promise = self._promise(name)
-        task = self._tasks.get(name)
-        if promise is not None and task is not None:
-            value = promise[0]
-            self.write_state(task, lambda s: {**s, "next_run": value})
-
-    def _promise(self, name: str) -> tuple[str | None] | None:
-        """The next_run to write for ``name`` (in a 1-tuple), or None when the file is right.
-
-        Written only when it really changed (a jittered time that moved by less than the jitter
-        is left alone), so a start over 10,000 tasks does not rewrite 10,000 files.
-        """
-        task = self._tasks.get(name)
-        if self.role != "scheduler" or task is None:
-            return None
-        new = self._job_next(name)
-        old = parse_time(self._states.get(name, {}).get("next_run"))
-        if old == new:
-            return None
-        if old is not None and new is not None and task.schedule is not None:
-            slack = task.schedule.jitter + 1.0
-            if abs((new - old).total_seconds()) <= slack:
-                return None
-        return (new.isoformat() if new else None,)
-
-    def write_state(self, task: Task, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
-        """Change a task's last_run.json (read fresh, under its lock) and keep the result."""
-        try:
-            state = update_state(task.path, change)
-        except OSError as exc:  # a vanished folder or a full disk must not stop the engine
-            self.say("error", f"Task {task.name}: cannot write last_run.json: {exc}", task.name)
-            return
-        self._states[task.name] = state
-
-    def _catch_up(self, name: str) -> bool:
-        """Record fires missed while no instance scheduled; run once for catchup. True if any."""
-        task = self._tasks.get(name)
-        if task is None:
-            return False
-        plan = plan_catch_up(
-            task, self._states.get(name, {}), now=_now(), next_run=self._job_next(name)
-        )
-        if plan is None:
-            return False
-        self.write_state(task, lambda _fresh: plan.state)
-        self._caught_up(name, plan)
-        return True
-
-    def _caught_up(self, name: str, plan: CatchUp) -> None:
-        """The missed fires are recorded: say so, and run once if the policy says catchup."""
-        self.say(plan.level, f"Task {name}: {plan.message}", name)
-        if plan.run_slot is not None:
-            self.start_run(name, "catchup", scheduled_for=plan.run_slot)
-        self.emit(TaskChanged(name, "updated", self.view(name)))
-
     async def _process_requests(self) -> None:
         """Start the runs other instances asked for (``r`` in a monitor, ``bassi-tui run``)."""
         for request in await asyncio.to_thread(take_requests, self.tasks_dir, _now()):
@@ -664,6 +565,9 @@ class Engine:
             name, trigger, scheduled_for=scheduled_for, request_id=request_id
         )
 
+    def _run_catch_up(self, name: str, slot: datetime) -> None:
+        self.start_run(name, "catchup", scheduled_for=slot)
+
     def run_changed(self, name: str, *, reread_state: bool) -> None:
         """A run of ``name`` started or ended: refresh its state and tell the subscribers."""
         task = self._tasks.get(name)
@@ -679,10 +583,6 @@ class Engine:
         if task is None:
             raise KeyError(name)
         edit.set_enabled(task.path, enabled)
-
-    async def wait_promised(self) -> None:
-        """Wait until the next runs promised after a start are written (bench, tests)."""
-        await asyncio.gather(*self._promising, return_exceptions=True)
 
     async def wait_idle(self) -> None:
         """Wait until no run is in flight or queued (for tests and clean shutdowns)."""
