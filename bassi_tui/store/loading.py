@@ -152,13 +152,14 @@ def stale_folders(tasks_dir: Path, loaded: Sequence[Loaded], *, records: bool) -
     ]
 
 
-def _load_chunk(
+def load_chunk(
     tasks_dir: str,
     names: Sequence[str],
     recover: bool,
     now: datetime,
     abort: threading.Event | None = None,
 ) -> list[Loaded]:
+    """Load ``names`` in order (in a worker process, or here); ``abort`` set: LoadAborted."""
     root = Path(tasks_dir)
     out = []
     for name in names:
@@ -217,12 +218,12 @@ def load_folders(
     if parallel is None:
         parallel = len(names) > POOL_OVER and workers > 1
     if not parallel or not names:
-        return _load_chunk(str(tasks_dir), names, recover, when, abort)
+        return load_chunk(str(tasks_dir), names, recover, when, abort)
     chunks = chunked(names, workers)
     try:
         pool = make_pool(min(workers, len(chunks)))
         try:
-            futures = [pool.submit(_load_chunk, str(tasks_dir), c, recover, when) for c in chunks]
+            futures = [pool.submit(load_chunk, str(tasks_dir), c, recover, when) for c in chunks]
             return [loaded for future in futures for loaded in result_or_abort(future, abort)]
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -230,4 +231,4 @@ def load_folders(
         raise
     except Exception as exc:  # BrokenProcessPool, no /dev/shm, a sandbox without fork...
         log.warning("parallel load failed (%s); loading %d folders in one thread", exc, len(names))
-        return _load_chunk(str(tasks_dir), names, recover, when, abort)
+        return load_chunk(str(tasks_dir), names, recover, when, abort)

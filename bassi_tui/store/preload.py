@@ -23,9 +23,9 @@ from bassi_tui.store.loading import (
     MAX_WORKERS,
     LoadAborted,
     Loaded,
-    _load_chunk,
     cores,
     list_task_folders,
+    load_chunk,
     make_pool,
     result_or_abort,
 )
@@ -61,7 +61,7 @@ class Preload:
         self._pool: Executor | None = pool
         self._chunks = [names[i : i + CHUNK] for i in range(0, len(names), CHUNK)]
         self._futures: list[Future[list[Loaded]]] = [
-            pool.submit(_load_chunk, str(tasks_dir), chunk, recover, now) for chunk in self._chunks
+            pool.submit(load_chunk, str(tasks_dir), chunk, recover, now) for chunk in self._chunks
         ]
 
     @classmethod
@@ -97,7 +97,7 @@ class Preload:
         try:
             while pending and pending[-1][0].cancel():
                 _, chunk = pending.pop()
-                for got in _load_chunk(root, chunk, self.recover, self.now, abort):
+                for got in load_chunk(root, chunk, self.recover, self.now, abort):
                     ahead[got.task.name] = got
             try:
                 for future, _ in pending:
@@ -110,7 +110,7 @@ class Preload:
         finally:
             self.close()
         missing = [name for name in names if name not in ahead]  # added since, or not delivered
-        for got in _load_chunk(root, missing, self.recover, self.now, abort):
+        for got in load_chunk(root, missing, self.recover, self.now, abort):
             ahead[got.task.name] = got
         return [ahead[name] for name in names]
 
