@@ -17,11 +17,14 @@ from typing import TYPE_CHECKING, Any
 from bassi_tui.scheduler.events import EngineEvent, LogLevel, Role, TaskChanged, TaskView
 from bassi_tui.scheduler.missed import CatchUp, plan_catch_up
 from bassi_tui.store.models import Task
-from bassi_tui.store.state import StateWrite, parse_time, read_state, update_state, write_states
-
-
-def _now() -> datetime:
-    return datetime.now().astimezone()
+from bassi_tui.store.state import (
+    StateWrite,
+    local_now,
+    parse_time,
+    read_state,
+    update_state,
+    write_states,
+)
 
 
 class StateKeeping:
@@ -49,19 +52,20 @@ class StateKeeping:
         missed. Both are written in bulk off the loop: a first start over 10,000 tasks writes
         10,000 files, which took ten seconds of fsyncs when done one by one on the loop.
         """
-        now = _now()
+        now = local_now()
         plans: list[tuple[Task, CatchUp]] = []
+        records: list[StateWrite] = []  # the plans' states, each written over what it read
         promises: list[StateWrite] = []
         for name in sorted(self._tasks):
             task, state = self._tasks[name], self._states.get(name, {})
             plan = plan_catch_up(task, state, now=now, next_run=self._job_next(name))
             if plan is not None:
                 plans.append((task, plan))
+                records.append(StateWrite(task.path, state, plan.state))
             elif (promise := self._promise(name)) is not None:
                 promises.append(StateWrite(task.path, state, {**state, "next_run": promise[0]}))
         if plans:
-            writes = [StateWrite(t.path, self._states.get(t.name, {}), p.state) for t, p in plans]
-            written = await asyncio.to_thread(write_states, writes)
+            written = await asyncio.to_thread(write_states, records)
             for (task, plan), got in zip(plans, written, strict=True):
                 if got is None:  # its file changed meanwhile: plan again from the file
                     self._states[task.name] = read_state(task.path).state
@@ -126,7 +130,7 @@ class StateKeeping:
         if task is None:
             return False
         plan = plan_catch_up(
-            task, self._states.get(name, {}), now=_now(), next_run=self._job_next(name)
+            task, self._states.get(name, {}), now=local_now(), next_run=self._job_next(name)
         )
         if plan is None:
             return False

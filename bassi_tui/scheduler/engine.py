@@ -48,7 +48,7 @@ from bassi_tui.store.loading import (
 from bassi_tui.store.models import Task, Trigger
 from bassi_tui.store.preload import Preload
 from bassi_tui.store.results import ResultRecord, latest_result, list_results
-from bassi_tui.store.state import parse_time, read_state
+from bassi_tui.store.state import local_now, parse_time, read_state
 from bassi_tui.store.watcher import ChangeKind, TaskWatcher
 
 log = logging.getLogger(__name__)
@@ -67,10 +67,6 @@ CLOCK_CHECK_S = 5.0
 QUIET_START_OVER = 100
 #: How often a monitor tries to take the lock over from the scheduling instance.
 TAKEOVER_POLL_S = 1.0
-
-
-def _now() -> datetime:
-    return datetime.now().astimezone()
 
 
 def _read_live(path: Path) -> tuple[dict[str, Any], ResultRecord | None]:
@@ -314,7 +310,7 @@ class Engine(StateKeeping):
 
     def _load_one(self, name: str, recover: bool = False) -> tuple[Task, dict[str, Any], list[str]]:
         """Read a task folder (in a thread); as scheduler, also put a crashed run right."""
-        got = load_folder(self.tasks_dir / name, recover=recover, now=_now())
+        got = load_folder(self.tasks_dir / name, recover=recover, now=local_now())
         return got.task, got.state, got.notes
 
     def _load_many(self, names: list[str], recover: bool) -> list[Loaded]:
@@ -324,7 +320,9 @@ class Engine(StateKeeping):
             return preload.take(names, self._abort)
         if preload is not None:  # read for another role (the lock changed hands meanwhile)
             preload.close()
-        return load_folders(self.tasks_dir, names, recover=recover, now=_now(), abort=self._abort)
+        return load_folders(
+            self.tasks_dir, names, recover=recover, now=local_now(), abort=self._abort
+        )
 
     def _say_notes(self, name: str, notes: list[str]) -> None:
         for note in notes:
@@ -476,7 +474,7 @@ class Engine(StateKeeping):
 
     async def _process_requests(self) -> None:
         """Start the runs other instances asked for (``r`` in a monitor, ``bassi-tui run``)."""
-        for request in await asyncio.to_thread(take_requests, self.tasks_dir, _now()):
+        for request in await asyncio.to_thread(take_requests, self.tasks_dir, local_now()):
             if request.task not in self._tasks:
                 self.say("warning", f"Run request for unknown task {request.task!r} ignored")
                 continue

@@ -17,7 +17,7 @@ from bassi_tui.scheduler.events import EngineEvent, LogLevel, RunFinished
 from bassi_tui.scheduler.runs import RunContext, execute_run
 from bassi_tui.store.models import Task, Trigger
 from bassi_tui.store.results import prune_results
-from bassi_tui.store.state import apply_run
+from bassi_tui.store.state import apply_run, local_now
 
 #: Old results are pruned after a run at most this often per task (retention is in days).
 PRUNE_EVERY_S = 600.0
@@ -35,10 +35,6 @@ class RunHost(Protocol):
     ) -> None: ...
     def run_changed(self, name: str, *, reread_state: bool) -> None: ...
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]: ...
-
-
-def _now() -> datetime:
-    return datetime.now().astimezone()
 
 
 class RunManager:
@@ -92,7 +88,7 @@ class RunManager:
         self._host.say(
             "warning", f"Task {task.name} skipped ({ctx.trigger}): still running", task.name
         )
-        now, next_run = _now(), self._host.next_run(task.name)
+        now, next_run = local_now(), self._host.next_run(task.name)
         self._host.write_state(
             task,
             lambda state: apply_run(
@@ -108,7 +104,7 @@ class RunManager:
 
     async def _run(self, task: Task, ctx: RunContext) -> RunFinished:
         host, name = self._host, task.name
-        self._running_since.setdefault(name, _now())
+        self._running_since.setdefault(name, local_now())
         ctx.next_run = host.next_run(name)
         host.say("info", f"Running task: {name} ({ctx.trigger})", name)
         host.run_changed(name, reread_state=False)
@@ -149,7 +145,7 @@ class RunManager:
                     prune_results,
                     task.results_dir,
                     keep_days=output.keep_history,
-                    now=_now(),
+                    now=local_now(),
                 ),
                 f"prune:{task.name}",
             )

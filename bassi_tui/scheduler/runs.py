@@ -24,7 +24,7 @@ from bassi_tui.scheduler.events import EngineEvent, RunFinished, RunOutput, RunR
 from bassi_tui.store.models import RunStatus, Task, Trigger
 from bassi_tui.store.recovery import HOST
 from bassi_tui.store.results import ResultWriter
-from bassi_tui.store.state import apply_run, parse_time, read_state, update_state
+from bassi_tui.store.state import apply_run, local_now, parse_time, read_state, update_state
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +40,6 @@ class RunContext:
     next_run: datetime | None = None
     once: bool = False
     request_id: str | None = None  # set when a monitor or `bassi-tui run` asked for this run
-
-
-def _now() -> datetime:
-    return datetime.now().astimezone()
 
 
 def _open_run(
@@ -113,7 +109,7 @@ async def execute_run(task: Task, ctx: RunContext, emit: Emit) -> RunFinished:
     if task.prompt is None:
         raise ValueError(f"task {task.name} has no prompt")
     config = task.config
-    started = _now()
+    started = local_now()
     run_id = secrets.token_hex(6)
     meta: dict[str, Any] = {
         "task_name": task.name,
@@ -190,7 +186,7 @@ async def execute_run(task: Task, ctx: RunContext, emit: Emit) -> RunFinished:
         log.exception("internal error running %s", task.name)
         status, error = "failed", f"internal error: {type(exc).__name__}: {exc}"
 
-    ended = _now()
+    ended = local_now()
     duration = (ended - started).total_seconds()
     meta.update(
         status=status,

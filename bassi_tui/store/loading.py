@@ -38,7 +38,7 @@ from bassi_tui.store.models import (
 )
 from bassi_tui.store.parse import load_task
 from bassi_tui.store.recovery import recover_task
-from bassi_tui.store.state import read_state
+from bassi_tui.store.state import local_now, read_state
 
 log = logging.getLogger(__name__)
 
@@ -113,11 +113,6 @@ def list_task_folders(tasks_dir: Path) -> list[str]:
     return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
 
 
-def count_task_folders(tasks_dir: Path) -> int:
-    """How many task folders there are (a quick scan, before anything is loaded)."""
-    return len(list_task_folders(tasks_dir))
-
-
 def load_folder(path: Path, *, recover: bool = False, now: datetime | None = None) -> Loaded:
     """Read one task folder; with ``recover`` (the scheduler), also put a crashed run right."""
     notes: list[str] = []
@@ -131,7 +126,7 @@ def load_folder(path: Path, *, recover: bool = False, now: datetime | None = Non
     if read.set_aside is not None:
         notes.append(f"unreadable last_run.json set aside as {read.set_aside.name}")
     if recover:
-        when = now if now is not None else datetime.now().astimezone()
+        when = now if now is not None else local_now()
         state, done = recover_task(path, state, state_was_lost=read.set_aside is not None, now=when)
         if done.rebuilt_state:
             notes.append("last_run.json rebuilt from the results' records")
@@ -186,10 +181,14 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def slices(names: Sequence[str], size: int) -> list[Sequence[str]]:
+    """``names`` cut into consecutive runs of ``size`` (the last may be shorter)."""
+    return [names[i : i + size] for i in range(0, len(names), size)]
+
+
 def chunked(names: Sequence[str], workers: int) -> list[Sequence[str]]:
     """``names`` in chunks, about four a worker (so they even out), of at most CHUNK."""
-    size = max(1, min(CHUNK, -(-len(names) // (workers * 4))))
-    return [names[i : i + size] for i in range(0, len(names), size)]
+    return slices(names, max(1, min(CHUNK, -(-len(names) // (workers * 4)))))
 
 
 def make_pool(workers: int) -> Executor:
@@ -213,7 +212,7 @@ def load_folders(
     cannot start or breaks mid-way costs its time and nothing else: the folders are then loaded
     here, so a start never fails for want of processes. ``abort`` set: raises LoadAborted soon.
     """
-    when = now if now is not None else datetime.now().astimezone()
+    when = now if now is not None else local_now()
     workers = min(cores(), MAX_WORKERS)
     if parallel is None:
         parallel = len(names) > POOL_OVER and workers > 1

@@ -28,7 +28,9 @@ from bassi_tui.store.loading import (
     load_chunk,
     make_pool,
     result_or_abort,
+    slices,
 )
+from bassi_tui.store.state import local_now
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ class Preload:
         self.recover = recover
         self.now = now
         self._pool: Executor | None = pool
-        self._chunks = [names[i : i + CHUNK] for i in range(0, len(names), CHUNK)]
+        self._chunks = slices(names, CHUNK)
         self._futures: list[Future[list[Loaded]]] = [
             pool.submit(load_chunk, str(tasks_dir), chunk, recover, now) for chunk in self._chunks
         ]
@@ -74,9 +76,7 @@ class Preload:
             return None
         try:
             pool = make_pool(workers)
-            return cls(
-                tasks_dir, names, recover=recover, now=datetime.now().astimezone(), pool=pool
-            )
+            return cls(tasks_dir, names, recover=recover, now=local_now(), pool=pool)
         except Exception as exc:  # no processes to be had: the engine loads in-process
             log.warning("could not read the task folders ahead (%s)", exc)
             return None

@@ -82,6 +82,11 @@ def read_state(task_path: Path) -> StateRead:
     return StateRead(state)
 
 
+def local_now() -> datetime:
+    """The wall clock, time-zone aware: the time every record and state is written in."""
+    return datetime.now().astimezone()
+
+
 def parse_time(value: object) -> datetime | None:
     """An ISO timestamp from the state, or None when absent or unreadable."""
     if not isinstance(value, str):

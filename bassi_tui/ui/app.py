@@ -32,6 +32,7 @@ from bassi_tui.scheduler.events import EngineEvent, LogLine, TaskChanged
 from bassi_tui.scheduler.lock import InstanceLock
 from bassi_tui.scheduler.logbridge import log_events
 from bassi_tui.store.preload import Preload
+from bassi_tui.store.state import local_now
 from bassi_tui.ui import messages as msg
 from bassi_tui.ui.actions import TaskActionsApp
 from bassi_tui.ui.commands import TaskCommands
@@ -47,11 +48,6 @@ log = logging.getLogger(__name__)
 FLUSH_INTERVAL = 0.25
 #: Below this many rows the log pane starts hidden (``l`` shows it).
 LOG_MIN_HEIGHT = 30
-
-
-def local_now() -> datetime:
-    """The wall clock, time-zone aware (the default clock of the UI)."""
-    return datetime.now().astimezone()
 
 
 class BassiApp(TaskActionsApp):
