@@ -86,18 +86,17 @@ def _close_run(
     update_state(task.path, record)
 
 
-async def _complete(blocking: Any, *args: Any) -> Any:
+async def _complete(blocking: Any, *args: Any) -> tuple[Any, bool]:
     """Run ``blocking(*args)`` in a thread and let it finish even if we are cancelled.
 
-    The records of a run must be written whole; a cancellation (the engine stopping) is passed
-    on once they are.
+    The records of a run must be written whole: returns its result and whether a cancellation
+    (the engine stopping) came meanwhile, for the caller to pass on once the records are right.
     """
     job = asyncio.ensure_future(asyncio.to_thread(blocking, *args))
     try:
-        return await asyncio.shield(job)
+        return await asyncio.shield(job), False
     except asyncio.CancelledError:
-        await job
-        raise
+        return await job, True
 
 
 async def execute_run(task: Task, ctx: RunContext, emit: Emit) -> RunFinished:
@@ -133,7 +132,9 @@ async def execute_run(task: Task, ctx: RunContext, emit: Emit) -> RunFinished:
         "pid": os.getpid(),
         "host": HOST,
     }
-    writer, state = await asyncio.to_thread(_open_run, task, ctx, started, meta)
+    # Should the engine stop while the run's files open, the run is recorded as interrupted
+    # below instead of leaving a "running" record behind.
+    (writer, state), stopping = await _complete(_open_run, task, ctx, started, meta)
     emit(RunStarted(task.name, run_id, ctx.trigger, started, writer.output_file))
 
     last_ok = state.get("last_status")
@@ -166,6 +167,8 @@ async def execute_run(task: Task, ctx: RunContext, emit: Emit) -> RunFinished:
     result: AttemptResult | None = None
     cancelled = False
     try:
+        if stopping:
+            raise asyncio.CancelledError
         async with asyncio.timeout(config.timeout):
             result = await run_with_retries(
                 attempt,
@@ -207,10 +210,8 @@ async def execute_run(task: Task, ctx: RunContext, emit: Emit) -> RunFinished:
         )
     meta.pop("pid", None)
     meta.pop("host", None)
-    try:
-        await _complete(_close_run, task, ctx, writer, meta, started)
-    except asyncio.CancelledError:
-        cancelled = True
+    _, stopped = await _complete(_close_run, task, ctx, writer, meta, started)
+    cancelled = cancelled or stopped
 
     finished = RunFinished(
         task.name, run_id, status, duration, writer.output_file, writer.meta_file, error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -245,6 +246,19 @@ async def test_stop_mid_run_records_interrupted(engine: Engine) -> None:
     meta = json.loads(done.meta_file.read_text()) if done.meta_file else {}
     assert meta["partial"] is True
     assert done.result_file is not None and done.result_file.read_text() == "partial\n"
+
+
+async def test_stop_while_a_run_opens_its_files_records_it_interrupted(engine: Engine) -> None:
+    make_task(engine.tasks_dir, "starting")
+    events = EventLog(engine)
+    await engine.start()
+    engine.run_now("starting")
+    await asyncio.sleep(0)  # the run is now waiting on its files being opened in a thread
+    await engine.stop()
+    done = await events.wait_for(finished("starting"))
+    assert isinstance(done, RunFinished) and done.status == "interrupted"
+    assert done.meta_file is not None
+    assert json.loads(done.meta_file.read_text())["status"] == "interrupted"  # not "running"
 
 
 async def test_pause_edits_enabled_and_keeps_comments(engine: Engine) -> None:
