@@ -252,6 +252,8 @@ async def test_stop_while_a_run_opens_its_files_records_it_interrupted(engine: E
     make_task(engine.tasks_dir, "starting")
     events = EventLog(engine)
     await engine.start()
+    await engine.wait_watching()
+    await engine.wait_promised()  # from here, stop() reaches the runs without yielding
     engine.run_now("starting")
     await asyncio.sleep(0)  # the run is now waiting on its files being opened in a thread
     await engine.stop()
