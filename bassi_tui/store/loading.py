@@ -158,14 +158,26 @@ def load_chunk(
     root = Path(tasks_dir)
     out = []
     for name in names:
-        if abort is not None and abort.is_set():
+        if (abort is not None and abort.is_set()) or _orphaned():
             raise LoadAborted
         out.append(load_folder(root / name, recover=recover, now=now))
     return out
 
 
-def _quiet_worker() -> None:
+#: In a worker process: the app that spawned it (None in the app itself).
+_parent_pid: int | None = None
+
+
+def _orphaned() -> bool:
+    """True in a worker whose app has died: it must stop, not go on recovering folders that a
+    new instance (holding the lock now) may be recovering too."""
+    return _parent_pid is not None and os.getppid() != _parent_pid
+
+
+def _quiet_worker(parent_pid: int) -> None:
     """Pool initializer: a worker never writes to the terminal and leaves ^C to the app."""
+    global _parent_pid
+    _parent_pid = parent_pid
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
@@ -194,7 +206,9 @@ def chunked(names: Sequence[str], workers: int) -> list[Sequence[str]]:
 def make_pool(workers: int) -> Executor:
     """A process pool of ``workers`` spawned, quiet workers."""
     context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_quiet_worker)
+    return ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_quiet_worker, initargs=(os.getpid(),)
+    )
 
 
 def load_folders(

@@ -163,8 +163,10 @@ def test_kill_9_at_random_moments_leaves_every_file_valid(
                 json.loads(state_file.read_text())  # never half-written
             for meta in metas(folder):
                 assert meta["status"] in ("running", "success", "interrupted")
-    final = spawn("--headless", "--tasks-dir", str(tasks))
-    assert wait_until(lambda: lock_holder(tasks) == final.pid)
+    log = tmp_path / "final.log"
+    final = spawn("--headless", "--tasks-dir", str(tasks), "--log-file", str(log))
+    # Up, its recovery done: the lock alone is taken before the engine even loads.
+    assert wait_until(lambda: log.exists() and "Loaded" in log.read_text())
     final.send_signal(signal.SIGTERM)
     final.wait(timeout=20)
     for folder in folders:

@@ -129,3 +129,12 @@ def test_a_called_off_read_ahead_stops_and_closes_its_pool(tmp_path: Path) -> No
     with pytest.raises(LoadAborted):
         preload.take(names, abort)
     assert preload._pool is None  # closed: its worker goes away
+
+
+def test_a_worker_whose_app_died_stops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    names = build(tmp_path)
+    monkeypatch.setattr(loading, "_parent_pid", os.getppid())  # as in a worker of the test run
+    assert len(loading.load_chunk(str(tmp_path), names, False, datetime.now().astimezone())) == 14
+    monkeypatch.setattr(loading, "_parent_pid", dead_pid())  # its app is gone
+    with pytest.raises(LoadAborted):
+        loading.load_chunk(str(tmp_path), names, False, datetime.now().astimezone())
