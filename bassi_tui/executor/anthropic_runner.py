@@ -110,10 +110,13 @@ def _status_error(err: APIStatusError, model: str) -> ExecutorError:
     )
 
 
-def map_error(err: BaseException, *, model: str, api_key: str = "") -> ExecutorError | None:
+def map_error(
+    err: BaseException, *, model: str, api_key: str = "", mid_stream: bool = False
+) -> ExecutorError | None:
     """The ExecutorError for an SDK or HTTP failure, or None if ``err`` is neither.
 
-    ``api_key`` is masked out of the message, in case a server or proxy echoed it.
+    ``mid_stream``: the response had begun (its headers came), so a connection failure is a
+    drop mid-way. ``api_key`` is masked out of the message, in case a server or proxy echoed it.
     """
     import anthropic  # already imported by the time anything can fail
     import httpx2
@@ -126,9 +129,11 @@ def map_error(err: BaseException, *, model: str, api_key: str = "") -> ExecutorE
     elif isinstance(err, anthropic.APIConnectionError):
         cause = err.__cause__
         why = f"{type(cause).__name__}: {cause}" if cause is not None else err.message
-        mapped = ExecutorError(f"connection failed ({why})", transient=True)
+        # Newer SDKs wrap a drop mid-stream too; older ones let the raw httpx2 error through.
+        what = "connection dropped mid-stream" if mid_stream else "connection failed"
+        mapped = ExecutorError(f"{what} ({why})", transient=True)
     elif isinstance(err, httpx2.HTTPError):
-        # Once the stream is open the SDK no longer wraps transport errors: a drop mid-way
+        # Once the stream is open older SDKs no longer wrap transport errors: a drop mid-way
         # surfaces as a raw httpx2 ReadTimeout, RemoteProtocolError, ReadError...
         mapped = ExecutorError(
             f"connection dropped mid-stream ({type(err).__name__}: {err})", transient=True
@@ -188,6 +193,7 @@ class AnthropicRunner:
         config = request.config
         client = self._client(api_key)
         request_id: str | None = None
+        opened = False  # the response's headers came: a failure from here on is mid-stream
         try:
             async with client.messages.stream(
                 model=config.model,
@@ -196,6 +202,7 @@ class AnthropicRunner:
                 messages=[{"role": "user", "content": request.prompt}],
             ) as stream:
                 request_id = stream.request_id
+                opened = True
                 finished = False
                 async for event in stream:
                     if event.type == "content_block_delta" and event.delta.type == "text_delta":
@@ -212,7 +219,9 @@ class AnthropicRunner:
         except ExecutorError:
             raise
         except Exception as err:
-            mapped = map_error(err, model=config.model, api_key=api_key)
+            mapped = map_error(
+                err, model=config.model, api_key=api_key, mid_stream=opened
+            )
             if mapped is None:
                 raise  # not an API failure (e.g. on_text failed): not ours to judge
             # A raw transport error mid-stream knows no request id, but the stream's headers did.
