@@ -219,9 +219,7 @@ class AnthropicRunner:
         except ExecutorError:
             raise
         except Exception as err:
-            mapped = map_error(
-                err, model=config.model, api_key=api_key, mid_stream=opened
-            )
+            mapped = map_error(err, model=config.model, api_key=api_key, mid_stream=opened)
             if mapped is None:
                 raise  # not an API failure (e.g. on_text failed): not ours to judge
             # A raw transport error mid-stream knows no request id, but the stream's headers did.
