@@ -12,9 +12,10 @@ braces is still expanded: ``{"a": {date}}`` becomes ``{"a": 2025-01-31}``.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 __all__ = ["VARIABLE_NAMES", "expand_prompt", "template_variables"]
 
@@ -34,7 +35,7 @@ VARIABLE_NAMES: tuple[str, ...] = (
 _PATTERN = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 # strftime("%A") follows the C locale of the process; prompts must not change language with it.
-_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def expand_prompt(template: str, variables: Mapping[str, str]) -> str:
@@ -58,28 +59,40 @@ def template_variables(
     now: datetime,
     last_run: datetime | None,
     last_run_success: bool | None,
+    *,
+    zone: tzinfo | None = None,
 ) -> dict[str, str]:
-    """The values for every variable in :data:`VARIABLE_NAMES`.
+    """The values for every variable in :data:`VARIABLE_NAMES`, in the original design's formats.
 
-    ``now`` should be aware and in the task's time zone; a naive ``now`` is taken as the
-    system's local time so ``{timestamp}`` always carries an offset. ``last_run`` is shown in
-    ``now``'s zone, so ``{last_run_date}`` and ``{date}`` agree on what "today" means.
+    =====================  ===========================  ====================================
+    variable               example                      before any run
+    =====================  ===========================  ====================================
+    ``{date}``             ``2025-01-16``
+    ``{time}``             ``09:00`` (no seconds)
+    ``{timestamp}``        ``1737014400`` (Unix s)
+    ``{weekday}``          ``monday`` (English, lower)
+    ``{task_name}``        the folder name
+    ``{last_run_date}``    ``2025-01-15``               empty string
+    ``{last_run_success}`` ``true`` / ``false``         ``false``
+    =====================  ===========================  ====================================
+
+    ``zone`` is the task's time zone (schedule.yaml ``timezone``): ``now`` and ``last_run`` are
+    converted to it, so a run at 23:30 UTC for a task in UTC+14 sees tomorrow's ``{date}``, as
+    the person who wrote the schedule in that zone expects. Without ``zone`` the values are in
+    ``now``'s own zone. A naive ``now`` or ``last_run`` is taken as the system's local time.
+    ``{timestamp}`` is zone-free, an integer count of seconds (fractions dropped).
     """
-    if now.tzinfo is None:
-        now = now.astimezone()  # naive = local wall time; attach the local offset
-    if last_run is None:
-        last_run_date = "never"
-    else:
-        if last_run.tzinfo is not None:
-            last_run = last_run.astimezone(now.tzinfo)
-        last_run_date = last_run.strftime("%Y-%m-%d")
-    success = {None: "unknown", True: "true", False: "false"}[last_run_success]
+    if zone is not None or now.tzinfo is None:
+        now = now.astimezone(zone)  # astimezone(None) = the system's zone, for a naive now
+    # Before any run: the original design's empty string, not a word a prompt would have to parse.
+    last_run_date = "" if last_run is None else last_run.astimezone(now.tzinfo).strftime("%Y-%m-%d")
     return {
         "date": now.strftime("%Y-%m-%d"),
-        "time": now.strftime("%H:%M:%S"),
-        "timestamp": now.isoformat(timespec="seconds"),
+        "time": now.strftime("%H:%M"),
+        "timestamp": str(math.floor(now.timestamp())),
         "weekday": _WEEKDAY_NAMES[now.weekday()],
         "task_name": task_name,
         "last_run_date": last_run_date,
-        "last_run_success": success,
+        # No run yet is not a success: a prompt branching on it must not assume one.
+        "last_run_success": "true" if last_run_success else "false",
     }

@@ -47,27 +47,27 @@ def test_a_value_containing_braces_is_not_expanded_again() -> None:
     assert expand_prompt("{date}", {"date": "{task_name}", "task_name": "x"}) == "{task_name}"
 
 
-def test_template_variables_in_the_tasks_zone() -> None:
+def test_template_variables_in_the_original_formats() -> None:
     now = datetime(2025, 1, 31, 9, 5, 7, tzinfo=BERLIN)
     # 23:30 UTC on the 30th is already the 31st in Berlin: dates agree on "today".
     last = datetime(2025, 1, 30, 23, 30, tzinfo=UTC)
     assert template_variables("weekly-report", now, last, True) == {
         "date": "2025-01-31",
-        "time": "09:05:07",
-        "timestamp": "2025-01-31T09:05:07+01:00",
-        "weekday": "Friday",
+        "time": "09:05",  # HH:MM, no seconds
+        "timestamp": str(int(now.timestamp())),  # Unix seconds
+        "weekday": "friday",  # lowercase English
         "task_name": "weekly-report",
         "last_run_date": "2025-01-31",
         "last_run_success": "true",
     }
+    assert template_variables("t", now, last, True)["timestamp"] == "1738310707"
 
 
 def test_template_variables_before_the_first_run() -> None:
     values = template_variables("t", datetime(2025, 6, 2, 12, 0, tzinfo=BERLIN), None, None)
-    assert values["last_run_date"] == "never"
-    assert values["last_run_success"] == "unknown"
-    assert values["weekday"] == "Monday"
-    assert values["timestamp"].endswith("+02:00")  # summer time
+    assert values["last_run_date"] == ""  # empty, not "never"
+    assert values["last_run_success"] == "false"  # not "unknown"
+    assert values["weekday"] == "monday"
 
 
 def test_last_run_failure_is_false() -> None:
@@ -75,9 +75,28 @@ def test_last_run_failure_is_false() -> None:
     assert values["last_run_success"] == "false"
 
 
-def test_a_naive_now_still_gets_an_offset() -> None:
-    stamp = template_variables("t", datetime(2025, 6, 2, 12, 0), None, None)["timestamp"]
-    assert datetime.fromisoformat(stamp).utcoffset() is not None
+def test_values_are_in_the_tasks_zone_when_given() -> None:
+    kiritimati = ZoneInfo("Pacific/Kiritimati")  # UTC+14: already tomorrow
+    now = datetime(2026, 3, 10, 23, 30, tzinfo=UTC)
+    last = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)  # 2026-03-10 02:00 in Kiritimati
+    values = template_variables("t", now, last, True, zone=kiritimati)
+    assert values["date"] == "2026-03-11"
+    assert values["time"] == "13:30"
+    assert values["weekday"] == "wednesday"
+    assert values["last_run_date"] == "2026-03-10"
+    assert values["timestamp"] == str(int(now.timestamp()))  # an instant: the same in any zone
+
+
+def test_a_naive_now_is_local_time_and_gives_the_same_timestamp() -> None:
+    naive = datetime(2025, 6, 2, 12, 0)
+    values = template_variables("t", naive, None, None)
+    assert values["timestamp"] == str(int(naive.astimezone().timestamp()))
+    assert values["time"] == "12:00"
+
+
+def test_timestamp_drops_fractions_of_a_second() -> None:
+    now = datetime(2025, 6, 2, 12, 0, 0, 999_999, tzinfo=UTC)
+    assert template_variables("t", now, None, None)["timestamp"] == "1748865600"
 
 
 def test_every_documented_variable_expands() -> None:
