@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 DOMAIN_MODULES = [
     "bassi_tui.store.parse",
@@ -43,3 +46,36 @@ def test_anthropic_is_imported_lazily() -> None:
     code = "import sys, bassi_tui.scheduler.engine\nprint('anthropic' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def readme_test_command() -> str:
+    """The single command of the README's "Run the tests:" block."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    _, found, rest = text.partition("Run the tests:\n\n```sh\n")
+    assert found, 'README.md has no "Run the tests:" sh block'
+    block, closed, _ = rest.partition("\n```")
+    assert closed, 'the README\'s "Run the tests:" block is not closed'
+    return block.strip()
+
+
+def test_ci_runs_the_readme_test_command_verbatim() -> None:
+    command = readme_test_command()
+    assert "\n" not in command, "the README's test command must stay one line"
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert command in ci, f".ci/run does not run the README's test command: {command}"
+    assert "set -euo pipefail" in ci
+    # From scratch: the old venv goes before the command makes a new one.
+    assert ci.index("rm -rf .venv") < ci.index(command)
+
+
+def test_the_readme_test_command_runs_every_check_and_pytest_last() -> None:
+    steps = [step.strip() for step in readme_test_command().split("&&")]
+    assert steps == [
+        "python3 -m venv .venv",
+        ".venv/bin/pip install -e '.[test]'",
+        ".venv/bin/ruff check",
+        ".venv/bin/ruff format --check",
+        ".venv/bin/mypy",
+        ".venv/bin/lint-imports",
+        ".venv/bin/python -m pytest",
+    ]
