@@ -5,8 +5,17 @@ the prompt or the config is ever interpreted by one.
 
 The program runs in its own session (so its own process group). When the attempt is cancelled
 (the engine's timeout, app shutdown) the whole group gets SIGTERM, then SIGKILL after
-:data:`KILL_GRACE` seconds, so no grandchild outlives the run. Exit code 0 is success; anything
-else is a permanent error (a failing script rarely fixes itself by being re-run at once).
+:data:`KILL_GRACE` seconds, so no grandchild outlives the run.
+
+Exit code 0 is success. Any other exit (or death by a signal) is a failure like an API error:
+*transient*, so config.yaml's ``retry_on_failure``/``max_retries``/``retry_delay`` decide whether
+it is tried again (a script that fails on a flaky network or a busy service often succeeds a
+minute later, and a user who set ``max_retries`` asked for exactly that). What no retry can fix
+is permanent: no ``command:``, a program that is not found or not executable.
+
+A failing program's stderr tail goes into the error (run metadata, last_run.json, the log), with
+every secret of the run's environment masked as ``***``: ``environment:`` values and the API
+key (:data:`SECRET_ENV_VARS`) the program inherits.
 """
 
 from __future__ import annotations
@@ -20,13 +29,19 @@ from collections.abc import Mapping
 
 from bassi_tui.executor.base import AttemptResult, ExecutorError, RunRequest, TextSink
 
-__all__ = ["KILL_GRACE", "STDERR_TAIL_BYTES", "CommandRunner"]
+__all__ = ["KILL_GRACE", "SECRET_ENV_VARS", "STDERR_TAIL_BYTES", "CommandRunner"]
 
 KILL_GRACE = 2.0
 """Seconds between SIGTERM and SIGKILL when a run is stopped."""
 
 STDERR_TAIL_BYTES = 4096
 """How much of the end of stderr is kept for the error message."""
+
+SECRET_ENV_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+"""Inherited variables whose values are masked in error messages, as ``environment`` values are.
+
+The program needs them (``claude -p`` reads the key), so they are passed on; but a script that
+prints its environment on failure must not put the key into last_run.json and the log."""
 
 _READ_SIZE = 65536
 _MIN_SECRET_LEN = 4  # shorter values are not secrets, and masking them would garble messages
@@ -38,6 +53,34 @@ def _scrub(text: str, secrets: Mapping[str, str]) -> str:
         if len(value) >= _MIN_SECRET_LEN:
             text = text.replace(value, "***")
     return text
+
+
+def _mask_cut_secret(tail: str, secrets: Mapping[str, str]) -> str:
+    """Mask the end of a secret that the tail's cut left at its start.
+
+    _scrub only finds whole values; a key printed just before the last STDERR_TAIL_BYTES would
+    otherwise leave its final characters in the message.
+    """
+    text = tail.lstrip("\ufffd")  # the cut may also split a character
+    if not text:
+        return tail
+    for value in sorted(secrets.values(), key=len, reverse=True):
+        # Longest proper suffix of ``value`` that ``text`` starts with: try each place where
+        # ``text``'s first character occurs in ``value``, leftmost (longest) first.
+        start = value.find(text[0], 1)
+        while start != -1 and len(value) - start >= _MIN_SECRET_LEN:
+            if text.startswith(value[start:]):
+                return "***" + text[len(value) - start :]
+            start = value.find(text[0], start + 1)
+    return tail
+
+
+def _signal_name(number: int) -> str:
+    """SIGKILL for 9; the bare number for signals Python has no name for (real-time ones)."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
@@ -100,12 +143,17 @@ class CommandRunner:
             raise
 
         if code != 0:
-            tail = _scrub(stderr_tail.decode("utf-8", errors="replace").strip(), extra_env)
+            secrets = {**{k: env[k] for k in SECRET_ENV_VARS if env.get(k)}, **extra_env}
+            tail = stderr_tail.decode("utf-8", errors="replace")
+            if len(stderr_tail) >= STDERR_TAIL_BYTES:  # cut: it may begin inside a secret
+                tail = _mask_cut_secret(tail, secrets)
+            tail = _scrub(tail, secrets).strip()
             if code < 0:
-                what = f"command was killed by signal {signal.Signals(-code).name}"
+                what = f"command was killed by signal {_signal_name(-code)}"
             else:
                 what = f"command exited with code {code}"
-            raise ExecutorError(f"{what}: {tail}" if tail else what, transient=False)
+            # Transient: a failure like any other, retried as config.yaml says (module docstring).
+            raise ExecutorError(f"{what}: {tail}" if tail else what, transient=True)
         return AttemptResult(exit_code=0)
 
     @staticmethod

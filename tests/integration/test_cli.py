@@ -93,9 +93,28 @@ def test_run_streams_output_and_records_the_run(
 def test_run_exit_code_is_nonzero_on_failure(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    make_task(tmp_path, "fails", config="executor: command\ncommand: ['sh', '-c', 'exit 3']\n")
+    config = "executor: command\ncommand: ['sh', '-c', 'exit 3']\nretry_on_failure: false\n"
+    make_task(tmp_path, "fails", config=config)
     assert main(["run", "fails", "--tasks-dir", str(tmp_path)]) == 1
-    assert "exited with code 3" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "exited with code 3" in err
+    assert "retrying" not in err
+
+
+def test_run_retries_a_failing_command_as_config_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    counter = tmp_path / "attempts"
+    script = (
+        f'n=$(cat "{counter}" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "{counter}"; '
+        'if [ $n -lt 3 ]; then exit 1; fi; printf "ok on %s" $n'
+    )
+    config = f"executor: command\ncommand: ['sh', '-c', '{script}']\nretry_delay: 0\n"
+    make_task(tmp_path / "tasks", "flaky", config=config)
+    assert main(["run", "flaky", "--tasks-dir", str(tmp_path / "tasks")]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("ok on 3")
+    assert out.err.count("failed (command exited with code 1); retrying") == 2
 
 
 def test_run_without_api_key_is_a_clear_error(

@@ -11,6 +11,7 @@ import pytest
 from bassi_tui.executor import command_runner
 from bassi_tui.executor.base import AttemptResult, ExecutorError, RunRequest
 from bassi_tui.executor.command_runner import CommandRunner
+from bassi_tui.executor.retry import run_with_retries
 from bassi_tui.store.models import TaskConfig
 
 
@@ -76,17 +77,58 @@ async def test_a_character_split_across_reads_is_decoded_whole() -> None:
     assert sink.text == "é \ufffd"  # the invalid byte is replaced, never an exception
 
 
-async def test_nonzero_exit_is_a_permanent_error_with_the_stderr_tail() -> None:
+async def test_nonzero_exit_is_a_retryable_error_with_the_stderr_tail() -> None:
     script = "echo partial; head -c 10000 /dev/zero | tr '\\0' x >&2; echo ' oops' >&2; exit 3"
     sink = Sink()
     with pytest.raises(ExecutorError) as caught:
         await run(request("sh", "-c", script), sink)
     error = caught.value
-    assert not error.transient
+    assert error.transient  # a failure like any other: retry_on_failure decides
     assert error.message.startswith("command exited with code 3: ")
     assert error.message.endswith("oops")
     assert len(error.message) < command_runner.STDERR_TAIL_BYTES + 100
     assert sink.text == "partial\n"
+
+
+async def test_a_command_that_fails_twice_then_succeeds_is_retried(tmp_path: Path) -> None:
+    counter = tmp_path / "attempts"
+    # Counts its runs in a file; fails (exit 1) on the first two, succeeds on the third.
+    script = (
+        f'n=$(cat "{counter}" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "{counter}"; '
+        'if [ $n -lt 3 ]; then echo "flaky $n" >&2; exit 1; fi; printf "ok on %s" $n'
+    )
+    sink = Sink()
+    failures: list[tuple[int, str]] = []
+
+    async def attempt(n: int) -> AttemptResult:
+        sink.chunks.clear()
+        return await run(request("sh", "-c", script), sink)
+
+    result = await run_with_retries(
+        attempt,
+        max_retries=3,
+        base_delay=0.001,
+        on_retry=lambda n, err, delay: failures.append((n, err.message)),
+    )
+    assert result.exit_code == 0
+    assert sink.text == "ok on 3"
+    assert failures == [
+        (1, "command exited with code 1: flaky 1"),
+        (2, "command exited with code 1: flaky 2"),
+    ]
+
+
+async def test_retry_on_failure_false_runs_a_failing_command_once(tmp_path: Path) -> None:
+    counter = tmp_path / "attempts"
+    with pytest.raises(ExecutorError) as caught:
+        await run_with_retries(
+            lambda n: run(request("sh", "-c", f'echo x >> "{counter}"; exit 1')),
+            max_retries=3,
+            base_delay=0.001,
+            enabled=False,
+        )
+    assert caught.value.attempts == 1
+    assert counter.read_text() == "x\n"
 
 
 async def test_a_missing_program_is_a_permanent_error() -> None:
@@ -122,6 +164,36 @@ async def test_environment_values_never_reach_the_error_message() -> None:
         await run(req)
     assert secret not in str(caught.value)
     assert "token=***" in caught.value.message
+
+
+FAKE_KEY = "sk-ant-test-0123456789abcdef"  # a made-up key; a real one never appears in tests
+
+
+async def test_the_inherited_api_key_never_reaches_the_error_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", FAKE_KEY)
+    req = request("sh", "-c", 'echo "key is $ANTHROPIC_API_KEY." >&2; exit 1')
+    with pytest.raises(ExecutorError) as caught:
+        await run(req)
+    assert FAKE_KEY not in str(caught.value)
+    assert caught.value.message == "command exited with code 1: key is ***."
+
+
+async def test_a_key_cut_by_the_stderr_tail_leaves_no_piece_of_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", FAKE_KEY)
+    # The tail keeps the last STDERR_TAIL_BYTES: the key's first 10 characters fall outside.
+    after = command_runner.STDERR_TAIL_BYTES - (len(FAKE_KEY) - 10)
+    script = (
+        f'printf "%s" "$ANTHROPIC_API_KEY" >&2; head -c {after} /dev/zero | tr "\\0" y >&2; exit 1'
+    )
+    with pytest.raises(ExecutorError) as caught:
+        await run(request("sh", "-c", script))
+    message = caught.value.message
+    assert FAKE_KEY[10:] not in message and FAKE_KEY[-4:] not in message
+    assert message.startswith("command exited with code 1: ***yyy")
 
 
 async def test_a_timeout_kills_the_whole_process_group() -> None:
