@@ -11,12 +11,18 @@ from pathlib import Path
 from bassi_tui.scheduler.events import EngineEvent, RunOutput, RunRetrying, RunStarted
 from bassi_tui.scheduler.lock import InstanceLock
 from bassi_tui.scheduler.requests import write_request
-from bassi_tui.scheduler.triggers import describe_schedule, next_fire_times, resolve_zone
+from bassi_tui.scheduler.triggers import (
+    anchor_for,
+    describe_schedule,
+    next_fire_times,
+    resolve_zone,
+)
 from bassi_tui.store.loading import list_task_folders
 from bassi_tui.store.models import Task
 from bassi_tui.store.parse import load_task
-from bassi_tui.store.results import ResultRecord, list_results, read_meta
-from bassi_tui.store.state import parse_time, read_state
+from bassi_tui.store.records import RunRecord
+from bassi_tui.store.results import list_results, read_run
+from bassi_tui.store.state import read_state
 
 #: How long `run` waits for the scheduling instance to start a requested run.
 PICKUP_TIMEOUT_S = 15.0
@@ -71,13 +77,14 @@ def next_command(tasks_dir: Path, name: str, n: int) -> int:
     if n < 1:
         print("bassi-tui next: -n must be at least 1", file=sys.stderr)
         return 2
-    state = read_state(task.path).state
-    if task.schedule.type == "once" and state.get("once_fired"):
+    state = read_state(task.path, repair=False).state
+    if task.schedule.type == "once" and state.once_fired:
         print(f"{name}: this once task has already fired; it will not fire again", file=sys.stderr)
         return 0
-    anchor = parse_time(state.get("last_scheduled_fire"))
+    now = datetime.now(UTC)
+    anchor = anchor_for(task.schedule, state, now)  # as the engine anchors it
     zone = resolve_zone(task.schedule)
-    times = next_fire_times(task.schedule, n, now=datetime.now(UTC), anchor=anchor)
+    times = next_fire_times(task.schedule, n, now=now, anchor=anchor)
     for when in times:
         print(when.astimezone(zone).isoformat(timespec="seconds"))
     if not task.schedule.enabled:
@@ -111,6 +118,7 @@ def run_command(tasks_dir: Path, name: str) -> int:
 
 def _run_here(task: Task) -> int:
     from bassi_tui.scheduler.runs import RunContext, execute_run
+    from bassi_tui.store.state import local_now
 
     name = task.name
 
@@ -127,10 +135,19 @@ def _run_here(task: Task) -> int:
             )
 
     try:
-        finished = asyncio.run(execute_run(task, RunContext("manual"), emit))
+        outcome = asyncio.run(
+            execute_run(
+                task,
+                RunContext("manual"),
+                emit,
+                clock=local_now,
+                on_started=lambda record: emit(RunStarted(name, record)),
+            )
+        )
     except KeyboardInterrupt:
         print("\ninterrupted: the run is recorded as interrupted", file=sys.stderr)
         return 130
+    finished = outcome.record
     return _report(name, finished.status, finished.error, finished.duration)
 
 
@@ -152,7 +169,7 @@ def _run_through_scheduler(tasks_dir: Path, task: Task, lock: InstanceLock) -> i
     record = None
     while record is None:
         record = next(
-            (r for r in list_results(task.results_dir) if r.meta.get("run_request") == request_id),
+            (r for r in list_results(task.results_dir) if r.run_request == request_id),
             None,
         )
         if record is None:
@@ -167,13 +184,13 @@ def _run_through_scheduler(tasks_dir: Path, task: Task, lock: InstanceLock) -> i
     return _follow(task.name, record)
 
 
-def _follow(name: str, record: ResultRecord) -> int:
+def _follow(name: str, record: RunRecord) -> int:
     """Tail another instance's run to stdout until its metadata says it ended."""
     offset = 0
-    meta = record.meta
+    meta = record
     try:
         while True:
-            meta = read_meta(record.meta_file) or meta
+            meta = read_run(record.meta_file) or meta
             if record.output_file is not None and record.output_file.exists():
                 with record.output_file.open("rb") as fh:
                     fh.seek(offset)
@@ -181,10 +198,10 @@ def _follow(name: str, record: ResultRecord) -> int:
                 offset += len(chunk)
                 sys.stdout.write(chunk.decode("utf-8", errors="replace"))
                 sys.stdout.flush()
-            if meta.get("status") != "running":
+            if not meta.running:
                 break
             time.sleep(FOLLOW_POLL_S)
     except KeyboardInterrupt:
         print("\nstopped following; the run goes on in the scheduling instance", file=sys.stderr)
         return 130
-    return _report(name, str(meta.get("status")), meta.get("error"), meta.get("duration"))
+    return _report(name, meta.status, meta.error, meta.duration)

@@ -16,6 +16,7 @@ from bassi_tui.executor.anthropic_runner import AnthropicRunner
 from bassi_tui.executor.base import RunRequest
 from bassi_tui.scheduler.runs import RunContext, execute_run
 from bassi_tui.store.parse import load_task
+from bassi_tui.store.state import local_now
 from bench.common import NOWHERE, Row, Series, now, report, temp_dir, write_task
 from tests.fake_anthropic import FakeAnthropicServer, Stream
 
@@ -62,9 +63,15 @@ async def _engine_run(folder: Path, tokens: int) -> float:
         events += 1
 
     t0 = now()
-    finished = await execute_run(task, RunContext("manual", datetime.now(UTC)), emit)
+    outcome = await execute_run(
+        task,
+        RunContext("manual", datetime.now(UTC)),
+        emit,
+        clock=local_now,
+        on_started=emit,
+    )
     took = now() - t0
-    assert finished.status == "success", finished.error
+    assert outcome.record.status == "success", outcome.record.error
     return tokens / took
 
 

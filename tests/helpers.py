@@ -13,6 +13,7 @@ from typing import Any
 
 from bassi_tui.scheduler.engine import Engine
 from bassi_tui.scheduler.events import EngineEvent
+from bassi_tui.store.atomic import atomic_write_json
 from bassi_tui.store.results import ResultWriter
 
 #: Upper bound for waiting on an event. A hang guard, not a performance check.
@@ -63,7 +64,7 @@ def write_run(folder: Path, start: datetime, status: str, text: str, **extra: An
         "duration": 1.0,
         **extra,
     }
-    writer.write_meta(meta)
+    atomic_write_json(writer.meta_file, meta)  # as written on disk, raw (older versions too)
     return writer.meta_file
 
 

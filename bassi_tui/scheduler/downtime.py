@@ -16,22 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 from bassi_tui.scheduler.events import EngineEvent, LogLevel, Role, TaskChanged, TaskView
 from bassi_tui.scheduler.missed import CatchUp, plan_catch_up
+from bassi_tui.scheduler.triggers import schedule_key
 from bassi_tui.store.models import Task
-from bassi_tui.store.state import (
-    StateWrite,
-    local_now,
-    parse_time,
-    read_state,
-    update_state,
-    write_states,
-)
+from bassi_tui.store.records import TaskState
+from bassi_tui.store.state import StateWrite, read_state, update_state, write_states
 
 
 class StateKeeping:
     """Writes of last_run.json for the engine (a mixin: see the module docstring)."""
 
     _tasks: dict[str, Task]
-    _states: dict[str, dict[str, Any]]
+    _states: dict[str, TaskState]
     #: The bulk next_run writes after a start; stop() lets them finish (a promise must land).
     _promising: set[asyncio.Task[None]]
     role: Role
@@ -44,6 +39,7 @@ class StateKeeping:
         def view(self, name: str) -> TaskView | None: ...
         def _report_crash(self, task: asyncio.Task[Any]) -> None: ...
         def _run_catch_up(self, name: str, slot: datetime) -> None: ...
+        def clock(self) -> datetime: ...
 
     async def _settle_downtime(self) -> None:
         """As the new scheduler: record (and per policy run) fires missed while none ran.
@@ -52,23 +48,23 @@ class StateKeeping:
         missed. Both are written in bulk off the loop: a first start over 10,000 tasks writes
         10,000 files, which took ten seconds of fsyncs when done one by one on the loop.
         """
-        now = local_now()
+        now = self.clock()
         plans: list[tuple[Task, CatchUp]] = []
         records: list[StateWrite] = []  # the plans' states, each written over what it read
         promises: list[StateWrite] = []
         for name in sorted(self._tasks):
-            task, state = self._tasks[name], self._states.get(name, {})
+            task, state = self._tasks[name], self._states.get(name) or TaskState(name)
             plan = plan_catch_up(task, state, now=now, next_run=self._job_next(name))
             if plan is not None:
                 plans.append((task, plan))
                 records.append(StateWrite(task.path, state, plan.state))
             elif (promise := self._promise(name)) is not None:
-                promises.append(StateWrite(task.path, state, {**state, "next_run": promise[0]}))
+                promises.append(StateWrite(task.path, state, promise(state)))
         if plans:
             written = await asyncio.to_thread(write_states, records)
             for (task, plan), got in zip(plans, written, strict=True):
                 if got is None:  # its file changed meanwhile: plan again from the file
-                    self._states[task.name] = read_state(task.path).state
+                    self._states[task.name] = (await asyncio.to_thread(read_state, task.path)).state
                     self._catch_up(task.name)
                 else:
                     self._states[task.name] = got
@@ -93,29 +89,39 @@ class StateKeeping:
         promise = self._promise(name)
         task = self._tasks.get(name)
         if promise is not None and task is not None:
-            value = promise[0]
-            self.write_state(task, lambda s: {**s, "next_run": value})
+            self.write_state(task, promise)
 
-    def _promise(self, name: str) -> tuple[str | None] | None:
-        """The next_run to write for ``name`` (in a 1-tuple), or None when the file is right.
+    def _promise(self, name: str) -> Callable[[TaskState], TaskState] | None:
+        """The change that writes ``name``'s next run, or None when the file is right.
 
         Written only when it really changed (a jittered time that moved by less than the jitter
-        is left alone), so a start over 10,000 tasks does not rewrite 10,000 files.
+        is left alone), so a start over 10,000 tasks does not rewrite 10,000 files. The promise
+        carries the schedule it was computed from; a schedule edited since voids the old
+        anchors (see :func:`~bassi_tui.scheduler.triggers.anchor_for`).
         """
         task = self._tasks.get(name)
-        if self.role != "scheduler" or task is None:
+        if self.role != "scheduler" or task is None or task.schedule is None:
             return None
         new = self._job_next(name)
-        old = parse_time(self._states.get(name, {}).get("next_run"))
-        if old == new:
-            return None
-        if old is not None and new is not None and task.schedule is not None:
-            slack = task.schedule.jitter + 1.0
-            if abs((new - old).total_seconds()) <= slack:
+        state = self._states.get(name) or TaskState(name)
+        key = schedule_key(task.schedule)
+        old = state.next_run
+        if state.schedule_key == key or new is None:
+            if old == new:
                 return None
-        return (new.isoformat() if new else None,)
+            if old is not None and new is not None:
+                slack = task.schedule.jitter + 1.0
+                if abs((new - old).total_seconds()) <= slack:
+                    return None
 
-    def write_state(self, task: Task, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        def change(fresh: TaskState) -> TaskState:
+            same = fresh.schedule_key in (None, key)
+            fire = fresh.last_scheduled_fire if same else None
+            return fresh.replace(next_run=new, schedule_key=key, last_scheduled_fire=fire)
+
+        return change
+
+    def write_state(self, task: Task, change: Callable[[TaskState], TaskState]) -> None:
         """Change a task's last_run.json (read fresh, under its lock) and keep the result."""
         try:
             state = update_state(task.path, change)
@@ -130,7 +136,10 @@ class StateKeeping:
         if task is None:
             return False
         plan = plan_catch_up(
-            task, self._states.get(name, {}), now=local_now(), next_run=self._job_next(name)
+            task,
+            self._states.get(name) or TaskState(name),
+            now=self.clock(),
+            next_run=self._job_next(name),
         )
         if plan is None:
             return False

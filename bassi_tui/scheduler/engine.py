@@ -28,13 +28,15 @@ from bassi_tui.scheduler.events import (
     LogLine,
     Role,
     RoleChanged,
+    RunFinished,
+    RunStarted,
     TaskChanged,
     TaskView,
 )
 from bassi_tui.scheduler.lock import InstanceLock
 from bassi_tui.scheduler.requests import take_requests, write_request
 from bassi_tui.scheduler.run_manager import RunManager
-from bassi_tui.scheduler.triggers import build_trigger, describe_schedule
+from bassi_tui.scheduler.triggers import anchor_for, build_trigger, describe_schedule
 from bassi_tui.store import edit
 from bassi_tui.store.fstype import POLL_DELAY_MS, needs_polling
 from bassi_tui.store.loading import (
@@ -47,8 +49,9 @@ from bassi_tui.store.loading import (
 )
 from bassi_tui.store.models import Task, Trigger
 from bassi_tui.store.preload import Preload
-from bassi_tui.store.results import ResultRecord, latest_result, list_results
-from bassi_tui.store.state import local_now, parse_time, read_state
+from bassi_tui.store.records import NOT_RUNS, RunRecord, TaskState
+from bassi_tui.store.results import latest_result, list_results, read_run
+from bassi_tui.store.state import local_now, read_state
 from bassi_tui.store.watcher import ChangeKind, TaskWatcher
 
 log = logging.getLogger(__name__)
@@ -69,9 +72,9 @@ QUIET_START_OVER = 100
 TAKEOVER_POLL_S = 1.0
 
 
-def _read_live(path: Path) -> tuple[dict[str, Any], ResultRecord | None]:
+def _read_live(path: Path) -> tuple[TaskState, RunRecord | None]:
     """A task's state and newest run, as another instance wrote them (monitors)."""
-    return read_state(path).state, latest_result(path / "results")
+    return read_state(path, repair=False).state, latest_result(path / "results")
 
 
 class Engine(StateKeeping):
@@ -85,12 +88,15 @@ class Engine(StateKeeping):
         force_polling: bool = False,
         lock: InstanceLock | None = None,
         preload: Preload | None = None,
+        clock: Callable[[], datetime] = local_now,
     ) -> None:
         self.tasks_dir = tasks_dir
+        #: The wall clock every record is stamped with (tests set it); fires follow real time.
+        self._clock = clock
         self.force_polling = force_polling
         self._watch = watch
         self._tasks: dict[str, Task] = {}
-        self._states: dict[str, dict[str, Any]] = {}
+        self._states: dict[str, TaskState] = {}
         self._runs = RunManager(self)
         self._slots: dict[str, datetime] = {}
         self._subscribers: list[Subscriber] = []
@@ -107,7 +113,7 @@ class Engine(StateKeeping):
         #: "scheduler" runs tasks; "monitor" shows another instance's runs and forwards `r`.
         self.role: Role = "monitor"
         #: Monitors: runs in flight in the scheduling instance, seen in results/ metadata.
-        self._remote_running: dict[str, datetime] = {}
+        self._remote_runs: dict[str, RunRecord] = {}
         self.started = False
         #: The bulk next_run write after a start; stop() lets it finish (a promise must land).
         self._promising: set[asyncio.Task[None]] = set()
@@ -258,7 +264,7 @@ class Engine(StateKeeping):
 
     async def _become_scheduler(self) -> None:
         self.role = "scheduler"
-        self._remote_running.clear()
+        self._remote_runs.clear()
         self.say("warning", "The scheduling instance stopped: this one schedules now")
         names = list_task_folders(self.tasks_dir)
         try:
@@ -276,22 +282,37 @@ class Engine(StateKeeping):
         await self._process_requests()
 
     async def stop(self) -> None:
-        """Stop watching and scheduling; runs in flight are recorded as interrupted."""
+        """Stop watching and scheduling; runs in flight are recorded as interrupted.
+
+        Runs are refused first: APScheduler's shutdown is queued on the loop, so a wakeup
+        already due can still submit a fire after it; that fire now finds the door closed
+        (the fire is missed, and the next start records it as such).
+        """
         self._abort.set()
         if self._watcher is not None:
             self._watcher.stop()
+        await self._runs.close()
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
         await self.wait_promised()
         if self._preload is not None:
             self._preload.close()
-        if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
-        runs = self._runs.cancel_all()
         for bg in list(self._background):
             bg.cancel()
-        await asyncio.gather(*runs, *self._background, return_exceptions=True)
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self._runs.close()  # nothing can have started meanwhile; checked all the same
         await close_runners()
         self._lock.release()
         self.started = False
+
+    def clock(self) -> datetime:
+        """The engine's wall clock, time-zone aware (see ``clock=``)."""
+        return self._clock()
+
+    def keep_state(self, name: str, state: TaskState) -> None:
+        """A run or a skip wrote ``state`` to ``name``'s last_run.json: keep it as current."""
+        if name in self._tasks:
+            self._states[name] = state
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run ``coro`` in the background; a failure becomes a log line, not a crash."""
@@ -308,9 +329,9 @@ class Engine(StateKeeping):
 
     # -- loading ------------------------------------------------------------------------------
 
-    def _load_one(self, name: str, recover: bool = False) -> tuple[Task, dict[str, Any], list[str]]:
+    def _load_one(self, name: str, recover: bool = False) -> tuple[Task, TaskState, list[str]]:
         """Read a task folder (in a thread); as scheduler, also put a crashed run right."""
-        got = load_folder(self.tasks_dir / name, recover=recover, now=local_now())
+        got = load_folder(self.tasks_dir / name, recover=recover, now=self.clock())
         return got.task, got.state, got.notes
 
     def _load_many(self, names: list[str], recover: bool) -> list[Loaded]:
@@ -321,7 +342,7 @@ class Engine(StateKeeping):
         if preload is not None:  # read for another role (the lock changed hands meanwhile)
             preload.close()
         return load_folders(
-            self.tasks_dir, names, recover=recover, now=local_now(), abort=self._abort
+            self.tasks_dir, names, recover=recover, now=self.clock(), abort=self._abort
         )
 
     def _say_notes(self, name: str, notes: list[str]) -> None:
@@ -360,21 +381,49 @@ class Engine(StateKeeping):
                 self.spawn(self._settle(name), f"settle:{name}")
 
     async def _refresh_states(self, names: set[str]) -> None:
-        """Monitors: pick up another instance's writes (counters, a run starting or ending)."""
+        """Monitors: follow another instance's writes and tell them as that instance would.
+
+        A run seen starting in results/ becomes a RunStarted, and its end a RunFinished, built
+        from the same typed records the scheduling instance wrote; other changes (a next run
+        promised, a skip recorded) are a TaskChanged.
+        """
         for name in sorted(names):
             if name not in self._tasks:
                 continue
             path = self.tasks_dir / name
+            before_state = self._states.get(name)
             state, latest = await asyncio.to_thread(_read_live, path)
-            running = latest.started if latest is not None and latest.status == "running" else None
+            if name not in self._tasks:
+                continue
             before = self.view(name)
             self._states[name] = state
-            if running is not None:
-                self._remote_running[name] = running
-            else:
-                self._remote_running.pop(name, None)
+            announced = self._remote_runs.get(name)
+            told = False
+            if announced is not None and (
+                latest is None or latest.run_id != announced.run_id or not latest.running
+            ):
+                done = latest if latest is not None and latest.run_id == announced.run_id else None
+                if done is None:
+                    done = await asyncio.to_thread(read_run, announced.meta_file)
+                del self._remote_runs[name]
+                self.emit(RunFinished(name, done or announced, self.view(name)))
+                told = True
+            if latest is not None and latest.running and name not in self._remote_runs:
+                self._remote_runs[name] = latest
+                self.emit(RunStarted(name, latest, self.view(name)))
+                told = True
+            elif (
+                not told
+                and latest is not None
+                and before_state is not None
+                and state.run_count > before_state.run_count
+                and latest.run_id != (announced.run_id if announced else None)
+            ):
+                # A run that began and ended between two looks: only its end is told.
+                self.emit(RunFinished(name, latest, self.view(name)))
+                told = True
             after = self.view(name)
-            if after != before:
+            if not told and after != before:
                 self.emit(TaskChanged(name, "updated", after))
 
     async def _settle(self, name: str) -> None:
@@ -399,7 +448,7 @@ class Engine(StateKeeping):
     def _apply(
         self,
         task: Task,
-        state: dict[str, Any],
+        state: TaskState,
         *,
         new: bool,
         sync: bool = True,
@@ -441,19 +490,17 @@ class Engine(StateKeeping):
         if announce:
             self.emit(TaskChanged(name, change, self.view(name)))
 
-    def _schedule(self, task: Task, state: dict[str, Any]) -> None:
+    def _schedule(self, task: Task, state: TaskState) -> None:
         assert self._scheduler is not None and task.schedule is not None
         self._unschedule(task.name)
         if self.role != "scheduler":
             return  # monitors show the scheduler's next_run from last_run.json
-        if task.schedule.type == "once" and state.get("once_fired"):
+        if task.schedule.type == "once" and state.once_fired:
             return  # a once task runs at most once, ever
-        # An interval keeps its grid across restarts: anchored on the last scheduled fire, or on
-        # the fire a previous instance promised. Anchoring on "now" would push a never-fired task
-        # back on every restart, and one restarted more often than its interval never runs.
-        anchor = parse_time(state.get("last_scheduled_fire")) or parse_time(state.get("next_run"))
-        trigger = build_trigger(task.schedule, anchor=anchor)
-        if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+        # An interval keeps its grid across restarts (see anchor_for, shared with `next`).
+        now = datetime.now(UTC)
+        trigger = build_trigger(task.schedule, anchor=anchor_for(task.schedule, state, now))
+        if trigger.get_next_fire_time(None, now) is None:
             return
         self._scheduler.add_job(
             _fire_job, trigger, args=[self, task.name], id=task.name, name=task.name
@@ -470,11 +517,14 @@ class Engine(StateKeeping):
         task = self._tasks.get(name)
         if task is None or not task.ok or task.schedule is None or not task.schedule.enabled:
             return None
-        return parse_time(self._states.get(name, {}).get("next_run"))
+        state = self._states.get(name)
+        return state.next_run if state is not None else None
 
     async def _process_requests(self) -> None:
         """Start the runs other instances asked for (``r`` in a monitor, ``bassi-tui run``)."""
-        for request in await asyncio.to_thread(take_requests, self.tasks_dir, local_now()):
+        if self._runs.closed:
+            return  # stopping: the requests stay for the next scheduling instance
+        for request in await asyncio.to_thread(take_requests, self.tasks_dir, self.clock()):
             if request.task not in self._tasks:
                 self.say("warning", f"Run request for unknown task {request.task!r} ignored")
                 continue
@@ -488,8 +538,10 @@ class Engine(StateKeeping):
         task = self._tasks.get(name)
         if task is None:
             return None
-        state = self._states.get(name, {})
+        state = self._states.get(name) or TaskState(name)
         schedule = task.schedule
+        remote = self._remote_runs.get(name)
+        last = next((h for h in state.history if h.status not in NOT_RUNS), None)
         return TaskView(
             name=name,
             path=task.path,
@@ -497,14 +549,15 @@ class Engine(StateKeeping):
             enabled=bool(schedule and schedule.enabled),
             next_run=self.next_run(name),
             problems=task.problems,
-            last_run=parse_time(state.get("last_run")),
-            last_status=state.get("last_status"),
-            last_duration=state.get("last_duration_seconds"),
-            run_count=int(state.get("run_count") or 0),
-            success_count=int(state.get("success_count") or 0),
-            failure_count=int(state.get("failure_count") or 0),
-            running_since=self._runs.running_since(name) or self._remote_running.get(name),
+            last_run=state.last_run,
+            last_status=state.last_status,
+            last_duration=state.last_duration_seconds,
+            run_count=state.run_count,
+            success_count=state.success_count,
+            failure_count=state.failure_count,
+            running_since=self._runs.running_since(name) or (remote.start if remote else None),
             executor=task.config.executor,
+            last_error=last.error if last is not None and last.status != "success" else None,
         )
 
     def views(self) -> list[TaskView]:
@@ -515,7 +568,7 @@ class Engine(StateKeeping):
         """The task as last read from disk."""
         return self._tasks.get(name)
 
-    def results(self, name: str) -> list[ResultRecord]:
+    def results(self, name: str) -> list[RunRecord]:
         """A task's runs, newest first (blocking I/O: call from a worker for big histories)."""
         task = self._tasks.get(name)
         return list_results(task.results_dir) if task else []
@@ -565,15 +618,6 @@ class Engine(StateKeeping):
 
     def _run_catch_up(self, name: str, slot: datetime) -> None:
         self.start_run(name, "catchup", scheduled_for=slot)
-
-    def run_changed(self, name: str, *, reread_state: bool) -> None:
-        """A run of ``name`` started or ended: refresh its state and tell the subscribers."""
-        task = self._tasks.get(name)
-        if task is None:
-            return
-        if reread_state:
-            self._states[name] = read_state(task.path).state
-        self.emit(TaskChanged(name, "updated", self.view(name)))
 
     def set_enabled(self, name: str, enabled: bool) -> None:
         """Pause or resume a task by editing its schedule.yaml (the watcher applies it)."""

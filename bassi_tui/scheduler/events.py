@@ -11,7 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from bassi_tui.store.models import RunStatus, TaskProblem, Trigger
+from bassi_tui.store.models import TaskProblem
+from bassi_tui.store.records import RunRecord
 
 TaskChange = Literal["loaded", "updated", "removed", "broken", "disabled"]
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -36,6 +37,8 @@ class TaskView:
     failure_count: int = 0
     running_since: datetime | None = None  # set while a run is in flight
     executor: str = "anthropic"
+    #: Why the last run did not succeed (None after a success or before any run).
+    last_error: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -60,13 +63,33 @@ class TaskChanged:
 
 @dataclass(frozen=True, slots=True)
 class RunStarted:
-    """A run began; its text streams into ``result_file``."""
+    """A run began: its ``running`` record (its text streams into ``record.output_file``) and
+    the task's view with the run in flight. With :class:`RunFinished`, the only way a run
+    reaches a screen, a notification or a monitor."""
 
     task: str
-    run_id: str
-    trigger: Trigger
-    started_at: datetime
-    result_file: Path
+    record: RunRecord
+    view: TaskView | None = None
+
+    @property
+    def run_id(self) -> str:
+        """The run's id (its RunOutput events carry it too)."""
+        return self.record.run_id
+
+    @property
+    def trigger(self) -> str:
+        """scheduled, manual or catchup."""
+        return self.record.trigger
+
+    @property
+    def started_at(self) -> datetime | None:
+        """When the run started."""
+        return self.record.start
+
+    @property
+    def result_file(self) -> Path | None:
+        """The output file the text streams into (None when it could not be created)."""
+        return self.record.output_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,15 +114,44 @@ class RunRetrying:
 
 @dataclass(frozen=True, slots=True)
 class RunFinished:
-    """A run ended (success, failed, timeout or interrupted) and its records are on disk."""
+    """A run ended (success, failed, timeout or interrupted) and its records are written: the
+    finished record and the task's view after it. ``problem`` says what could not be written
+    (a full disk, a vanished folder), else None."""
 
     task: str
-    run_id: str
-    status: RunStatus
-    duration: float
-    result_file: Path | None
-    meta_file: Path | None
-    error: str | None = None
+    record: RunRecord
+    view: TaskView | None = None
+    problem: str | None = None
+
+    @property
+    def run_id(self) -> str:
+        """The run's id."""
+        return self.record.run_id
+
+    @property
+    def status(self) -> str:
+        """success, failed, timeout or interrupted."""
+        return self.record.status
+
+    @property
+    def duration(self) -> float:
+        """Seconds the run took."""
+        return self.record.duration or 0.0
+
+    @property
+    def result_file(self) -> Path | None:
+        """The output file."""
+        return self.record.output_file
+
+    @property
+    def meta_file(self) -> Path | None:
+        """The metadata file (None when the run's files could not be created)."""
+        return self.record.meta_file if self.record.output_file is not None else None
+
+    @property
+    def error(self) -> str | None:
+        """Why the run did not succeed."""
+        return self.record.error
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from bassi_tui.scheduler.events import LogLevel
 from bassi_tui.scheduler.slot_triggers import SlotTrigger
-from bassi_tui.scheduler.triggers import build_trigger
+from bassi_tui.scheduler.triggers import anchor_for, build_trigger
 from bassi_tui.store.models import Task
-from bassi_tui.store.state import apply_run, parse_time
+from bassi_tui.store.records import TaskState
 
 #: Counting stops here; the record then says "at least".
 COUNT_CAP = 1000
@@ -66,7 +65,7 @@ def find_missed(
 class CatchUp:
     """What to do about a task's missed fires: the state to write, what to say, what to run."""
 
-    state: dict[str, Any]
+    state: TaskState
     message: str
     level: LogLevel
     run_slot: datetime | None  # the slot to run once now (catchup policy), else None
@@ -76,33 +75,30 @@ _ACTIONS = {"skip": "not run", "catchup": "running it once now", "notify": "not 
 
 
 def plan_catch_up(
-    task: Task, state: dict[str, Any], *, now: datetime, next_run: datetime | None
+    task: Task, state: TaskState, *, now: datetime, next_run: datetime | None
 ) -> CatchUp | None:
     """How to record the fires ``task`` missed (per its policy); None when it missed none."""
     schedule = task.schedule
     if not task.ok or schedule is None or not schedule.enabled:
         return None
-    expected = parse_time(state.get("next_run"))
-    if expected is None or (schedule.type == "once" and state.get("once_fired")):
+    expected = state.next_run
+    if expected is None or (schedule.type == "once" and state.once_fired):
         return None
-    anchor = parse_time(state.get("last_scheduled_fire"))
-    trigger = build_trigger(schedule, anchor=anchor)
+    trigger = build_trigger(schedule, anchor=anchor_for(schedule, state, now))
     missed = find_missed(trigger, expected, now)
     if missed is None:
         return None
     policy = task.config.missed_task_policy
     message = f"{missed.describe()} while no bassi-tui was scheduling; {_ACTIONS[policy]}"
-    new_state = apply_run(
-        state,
+    new_state = state.with_run(
         timestamp=now,
         status="missed",
         duration=0.0,
         result_file=None,
         error=f"{message} (missed_task_policy: {policy})",
         next_run=next_run,
-    )
-    new_state["missed_count"] = int(state.get("missed_count") or 0) + missed.count
+    ).replace(missed_count=state.missed_count + missed.count)
     if schedule.type == "once":
-        new_state["once_fired"] = True  # the one fire is spent, run or not
+        new_state = new_state.replace(once_fired=True)  # the one fire is spent, run or not
     level: LogLevel = "error" if policy == "notify" else "warning"
     return CatchUp(new_state, message, level, missed.last if policy == "catchup" else None)

@@ -1,26 +1,41 @@
-"""Runs in flight: the overlap policy, the queue, bookkeeping after each run, pruning.
+"""Runs in flight: the overlap policy, the queue, the run events, pruning, and a clean close.
 
 Nothing but :meth:`RunManager.start_run` starts a run, so the overlap rule holds for scheduled
-fires, catch-ups, the ``r`` key and requests from other instances alike.
+fires, catch-ups, the ``r`` key and requests from other instances alike. Each run reaches the
+rest of the app by two events only, :class:`RunStarted` and :class:`RunFinished`, each carrying
+the typed record and the task's view as of that moment.
+
+:meth:`RunManager.close` (the engine stopping) refuses every run from then on, cancels the runs
+in flight (each records itself as interrupted) and returns only when none is open, so a fire
+that slips through as the scheduler shuts down cannot leave a run "running".
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from bassi_tui.scheduler.events import EngineEvent, LogLevel, RunFinished
+from bassi_tui.scheduler.events import (
+    EngineEvent,
+    LogLevel,
+    RunFinished,
+    RunStarted,
+    TaskView,
+)
 from bassi_tui.scheduler.runs import RunContext, execute_run
+from bassi_tui.scheduler.triggers import schedule_key
 from bassi_tui.store.models import Task, Trigger
+from bassi_tui.store.records import RunRecord, TaskState
 from bassi_tui.store.results import prune_results
-from bassi_tui.store.state import apply_run, local_now
+from bassi_tui.store.state import update_state
 
 #: Old results are pruned after a run at most this often per task (retention is in days).
 PRUNE_EVERY_S = 600.0
+SKIP_REASON = "previous run still in progress"
 
 
 class RunHost(Protocol):
@@ -30,11 +45,19 @@ class RunHost(Protocol):
     def say(self, level: LogLevel, message: str, task: str | None = None) -> None: ...
     def task(self, name: str) -> Task | None: ...
     def next_run(self, name: str) -> datetime | None: ...
-    def write_state(
-        self, task: Task, change: Callable[[dict[str, Any]], dict[str, Any]]
-    ) -> None: ...
-    def run_changed(self, name: str, *, reread_state: bool) -> None: ...
+    def view(self, name: str) -> TaskView | None: ...
+    def clock(self) -> datetime: ...
+    def keep_state(self, name: str, state: TaskState) -> None: ...
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]: ...
+
+
+@dataclass(slots=True)
+class _Skips:
+    """Overlap skips of one task not yet written, and how many were said in the log."""
+
+    pending: list[tuple[datetime, str]] = field(default_factory=list)
+    writing: asyncio.Task[None] | None = None
+    streak: int = 0
 
 
 class RunManager:
@@ -42,10 +65,17 @@ class RunManager:
 
     def __init__(self, host: RunHost) -> None:
         self._host = host
-        self._running: dict[str, set[asyncio.Task[RunFinished]]] = {}
+        self._running: dict[str, set[asyncio.Task[None]]] = {}
         self._running_since: dict[str, datetime] = {}
         self._queued: dict[str, RunContext] = {}
         self._last_prune: dict[str, float] = {}
+        self._skips: dict[str, _Skips] = {}
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called: no run starts any more."""
+        return self._closed
 
     def is_running(self, name: str) -> bool:
         """True while a run of ``name`` is in flight."""
@@ -55,6 +85,10 @@ class RunManager:
         """When the oldest run in flight of ``name`` started."""
         return self._running_since.get(name)
 
+    def open_runs(self) -> int:
+        """Runs in flight now."""
+        return sum(len(group) for group in self._running.values())
+
     def start_run(
         self,
         name: str,
@@ -63,14 +97,24 @@ class RunManager:
         scheduled_for: datetime | None = None,
         request_id: str | None = None,
     ) -> bool:
-        """Start a run subject to the task's overlap policy; True when it started or queued."""
+        """Start a run subject to the task's overlap policy; True when it started or queued.
+
+        Refused (False) once the manager is closed: the engine is stopping.
+        """
+        if self._closed:
+            return False
         host = self._host
         task = host.task(name)
         if task is None or not task.ok or task.schedule is None:
             host.say("warning", f"Task {name} cannot run: it is missing or broken", name)
             return False
-        once = task.schedule.type == "once"
-        ctx = RunContext(trigger, scheduled_for, once=once, request_id=request_id)
+        ctx = RunContext(
+            trigger,
+            scheduled_for,
+            once=task.schedule.type == "once",
+            request_id=request_id,
+            schedule_key=schedule_key(task.schedule),
+        )
         if self._running.get(name):
             policy = task.config.overlap
             if policy == "skip":
@@ -80,50 +124,116 @@ class RunManager:
                 self._queued[name] = ctx  # at most one waiting: a newer fire replaces it
                 host.say("info", f"Task {name} queued behind its running run", name)
                 return True
+        self._running_since.setdefault(name, host.clock())
         run = asyncio.get_running_loop().create_task(self._run(task, ctx), name=f"run:{name}")
         self._running.setdefault(name, set()).add(run)
+        run.add_done_callback(lambda done: self._forget(name, done))
         return True
 
-    def _record_skip(self, task: Task, ctx: RunContext) -> None:
-        self._host.say(
-            "warning", f"Task {task.name} skipped ({ctx.trigger}): still running", task.name
-        )
-        now, next_run = local_now(), self._host.next_run(task.name)
-        self._host.write_state(
-            task,
-            lambda state: apply_run(
-                state,
-                timestamp=now,
-                status="skipped",
-                duration=0.0,
-                result_file=None,
-                error="previous run still in progress",
-                next_run=next_run,
-            ),
-        )
+    def _forget(self, name: str, run: asyncio.Task[None]) -> None:
+        group = self._running.get(name)
+        if group is None:
+            return
+        group.discard(run)
+        if not group:
+            del self._running[name]
+            self._running_since.pop(name, None)
 
-    async def _run(self, task: Task, ctx: RunContext) -> RunFinished:
+    # -- overlap skips ------------------------------------------------------------------------
+
+    def _record_skip(self, task: Task, ctx: RunContext) -> None:
+        """Record a fire skipped for overlap: in the history, written off the loop in batches.
+
+        A task firing every second that runs for a minute skips sixty fires: the log says the
+        first and then how many, and the history entries are written together in a thread.
+        """
+        skips = self._skips.setdefault(task.name, _Skips())
+        skips.pending.append((self._host.clock(), ctx.trigger))
+        skips.streak += 1
+        if skips.streak == 1:
+            self._host.say(
+                "warning", f"Task {task.name} skipped ({ctx.trigger}): still running", task.name
+            )
+        if skips.writing is None:
+            skips.writing = self._host.spawn(self._write_skips(task), f"skips:{task.name}")
+
+    async def _write_skips(self, task: Task) -> None:
+        skips = self._skips[task.name]
+        try:
+            while skips.pending:
+                batch, skips.pending = skips.pending, []
+                next_run = self._host.next_run(task.name)
+
+                def change(
+                    state: TaskState,
+                    batch: list[tuple[datetime, str]] = batch,
+                    next_run: datetime | None = next_run,
+                ) -> TaskState:
+                    for when, _trigger in batch:
+                        state = state.with_run(
+                            timestamp=when,
+                            status="skipped",
+                            duration=0.0,
+                            result_file=None,
+                            error=SKIP_REASON,
+                            next_run=next_run,
+                        )
+                    return state
+
+                try:
+                    state = await asyncio.to_thread(update_state, task.path, change)
+                except OSError as exc:
+                    self._host.say(
+                        "error", f"Task {task.name}: cannot record skipped fires: {exc}", task.name
+                    )
+                    continue
+                self._host.keep_state(task.name, state)
+        finally:
+            skips.writing = None
+
+    def _end_skip_streak(self, name: str) -> None:
+        skips = self._skips.get(name)
+        if skips is None or skips.streak == 0:
+            return
+        if skips.streak > 1:
+            more = skips.streak - 1
+            self._host.say(
+                "info",
+                f"Task {name}: {more} more fire{'s' if more > 1 else ''} skipped while it ran",
+                name,
+            )
+        skips.streak = 0
+
+    # -- a run --------------------------------------------------------------------------------
+
+    async def _run(self, task: Task, ctx: RunContext) -> None:
         host, name = self._host, task.name
-        self._running_since.setdefault(name, local_now())
         ctx.next_run = host.next_run(name)
         host.say("info", f"Running task: {name} ({ctx.trigger})", name)
-        host.run_changed(name, reread_state=False)
-        try:
-            finished = await execute_run(task, ctx, host.emit)
-        finally:
-            group = self._running.get(name, set())
-            for done in [t for t in group if t is asyncio.current_task()]:
-                group.discard(done)
-            if not group:
-                self._running.pop(name, None)
-                self._running_since.pop(name, None)
-        if finished.status == "success":
-            host.say("info", f"Task {name} finished in {finished.duration:.1f} s", name)
+
+        def on_started(record: RunRecord) -> None:
+            host.emit(RunStarted(name, record, host.view(name)))
+
+        outcome = await execute_run(task, ctx, host.emit, clock=host.clock, on_started=on_started)
+        current = asyncio.current_task()
+        if current is not None:
+            self._forget(name, current)  # the view below shows the task no longer running
+        host.keep_state(name, outcome.state)
+        record = outcome.record
+        if record.status == "success":
+            host.say("info", f"Task {name} finished in {record.duration or 0.0:.1f} s", name)
         else:
-            host.say("error", f"Task {name} {finished.status}: {finished.error}", name)
-        host.run_changed(name, reread_state=True)
+            host.say("error", f"Task {name} {record.status}: {record.error}", name)
+        if outcome.problem is not None:
+            host.say(
+                "error", f"Task {name}: the run is not fully recorded: {outcome.problem}", name
+            )
+        if not self.is_running(name):
+            self._end_skip_streak(name)
+        host.emit(RunFinished(name, record, host.view(name), outcome.problem))
+        if outcome.cancelled:
+            raise asyncio.CancelledError
         self._after_run(task)
-        return finished
 
     def _after_run(self, task: Task) -> None:
         queued = self._queued.pop(task.name, None)
@@ -145,23 +255,35 @@ class RunManager:
                     prune_results,
                     task.results_dir,
                     keep_days=output.keep_history,
-                    now=local_now(),
+                    now=self._host.clock(),
                 ),
                 f"prune:{task.name}",
             )
 
-    def cancel_all(self) -> list[asyncio.Task[RunFinished]]:
-        """Cancel every run in flight (each records itself as interrupted); return them."""
+    # -- closing ------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Refuse new runs, cancel the runs in flight and wait until every one is recorded."""
+        self._closed = True
         self._queued.clear()
-        runs = [t for group in self._running.values() for t in group]
-        for run in runs:
-            run.cancel()
-        return runs
+        # A run created moments ago has not begun: cancelled now, it would end without a record
+        # of the run it was asked to make. One pass of the loop lets each begin (tasks start in
+        # the order they were made); none can be made from here on.
+        await asyncio.sleep(0)
+        while self._running:
+            runs = [run for group in self._running.values() for run in group]
+            for run in runs:
+                run.cancel()
+            await asyncio.gather(*runs, return_exceptions=True)
+            for run in runs:  # done callbacks run soon, not now: forget them here
+                for name in [n for n, group in self._running.items() if run in group]:
+                    self._forget(name, run)
+        writing = [s.writing for s in self._skips.values() if s.writing is not None]
+        await asyncio.gather(*writing, return_exceptions=True)
 
     async def wait_idle(self) -> None:
         """Wait until no run is in flight or queued (for tests and clean shutdowns)."""
         while self._running or self._queued:
             runs = [t for group in self._running.values() for t in group]
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.gather(*runs, return_exceptions=True)
+            await asyncio.gather(*runs, return_exceptions=True)
             await asyncio.sleep(0)

@@ -1,34 +1,54 @@
-"""One run of one task, end to end: result files, retries, timeout, metadata, last_run.json.
+"""One run of one task, end to end: result files, retries, timeout, the records.
 
-Used by the engine for scheduled and manual runs and by ``bassi-tui run TASK``. Everything a run
-learns is reported as events through ``emit`` and written to the task folder; nothing is lost
-even when the run is cancelled (the engine stopping): it is recorded as interrupted.
+The one path of a run: :func:`execute_run` opens the run's files (a ``running`` record), calls
+``on_started`` with that record, runs the attempts, and returns the finished record with the
+task's new state. It is used by the engine's run manager for every run (scheduled, manual,
+catch-up, requested) and by ``bassi-tui run TASK``.
+
+Whatever goes wrong, a run ends recorded: a result file that cannot be created (a full disk, a
+read-only or vanished folder), output that cannot be written, a record that cannot be written,
+a cancellation (the engine stopping, a signal). When the disk refuses a record, the run is still
+returned with the reason in ``Outcome.problem`` and the state the task would have, so the card
+and the log say what happened; a ``running`` record that could not be finished is removed, never
+left behind saying "running".
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from bassi_tui.executor.base import AttemptResult, ExecutorError, RunRequest
 from bassi_tui.executor.retry import run_with_retries
 from bassi_tui.executor.runners import get_runner
 from bassi_tui.executor.template import expand_prompt, template_variables
-from bassi_tui.scheduler.events import EngineEvent, RunFinished, RunOutput, RunRetrying, RunStarted
-from bassi_tui.store.models import RunStatus, Task, Trigger
+from bassi_tui.scheduler.events import EngineEvent, RunOutput, RunRetrying
+from bassi_tui.scheduler.triggers import resolve_zone
+from bassi_tui.store.models import Task, Trigger
+from bassi_tui.store.records import RunRecord, TaskState
 from bassi_tui.store.recovery import HOST
-from bassi_tui.store.results import ResultWriter
-from bassi_tui.store.state import apply_run, local_now, parse_time, read_state, update_state
+from bassi_tui.store.results import ResultWriter, write_run
+from bassi_tui.store.state import read_state, update_state
 
 log = logging.getLogger(__name__)
 
 Emit = Callable[[EngineEvent], None]
+Clock = Callable[[], datetime]
+T = TypeVar("T")
+
+#: Shorter values are not secrets, and masking them would garble messages.
+MIN_SECRET_LEN = 4
+#: Environment variables whose values never appear in a record, whatever printed them.
+SECRET_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+STOPPED = "interrupted: bassi-tui stopped mid-run"
 
 
 @dataclass(slots=True)
@@ -40,53 +60,38 @@ class RunContext:
     next_run: datetime | None = None
     once: bool = False
     request_id: str | None = None  # set when a monitor or `bassi-tui run` asked for this run
+    #: The schedule the slot was computed from (kept with ``last_scheduled_fire``).
+    schedule_key: str | None = None
 
 
-def _open_run(
-    task: Task, ctx: RunContext, started: datetime, meta: dict[str, Any]
-) -> tuple[ResultWriter, dict[str, Any]]:
-    """The run's files and the task's state, in a worker thread (blocking I/O)."""
-    writer = ResultWriter.create(task.results_dir, started, task.config.output.format)
-    meta["result_file"] = writer.output_file.name
-    # Not fsynced: rewritten when the run ends, and a kill -9 keeps it anyway.
-    writer.write_meta(meta, durable=False)
-    if ctx.once and ctx.trigger != "manual":
-        # Marked before it runs (and durably): a crash mid-run must not fire it again.
-        state = update_state(task.path, lambda s: {**s, "once_fired": True})
-    else:
-        state = read_state(task.path).state
-    return writer, state
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a run ended: its record, the task's state after it, and what could not be written."""
+
+    record: RunRecord
+    state: TaskState
+    #: Why the records on disk are incomplete (a full disk, a vanished folder), else None.
+    problem: str | None = None
+    #: The run was cut short by a cancellation (the engine stopping): pass it on once recorded.
+    cancelled: bool = False
 
 
-def _close_run(
-    task: Task,
-    ctx: RunContext,
-    writer: ResultWriter,
-    meta: dict[str, Any],
-    started: datetime,
-) -> None:
-    """Write the final metadata and update last_run.json, in a worker thread."""
-    writer.close()
-    writer.write_meta(meta)
-
-    def record(state: dict[str, Any]) -> dict[str, Any]:
-        new = apply_run(
-            state,
-            timestamp=started,
-            status=meta["status"],
-            duration=meta["duration"],
-            result_file=writer.output_file.name,
-            error=meta["error"],
-            next_run=ctx.next_run,
-        )
-        if ctx.trigger == "scheduled" and ctx.scheduled_for is not None:
-            new["last_scheduled_fire"] = ctx.scheduled_for.isoformat()
-        return new
-
-    update_state(task.path, record)
+class OutputError(Exception):
+    """The result file cannot be written (a full disk, a vanished folder): the run fails."""
 
 
-async def _complete(blocking: Any, *args: Any) -> tuple[Any, bool]:
+def mask_secrets(text: str | None, environment: Mapping[str, str]) -> str | None:
+    """``text`` with the task's environment values and the API key masked as ``***``."""
+    if not text:
+        return text
+    values = [*environment.values(), *(os.environ.get(name, "") for name in SECRET_ENV)]
+    for value in sorted({v.strip() for v in values}, key=len, reverse=True):
+        if len(value) >= MIN_SECRET_LEN:
+            text = text.replace(value, "***")
+    return text
+
+
+async def _complete(blocking: Callable[..., T], *args: Any) -> tuple[T, bool]:
     """Run ``blocking(*args)`` in a thread and let it finish even if we are cancelled.
 
     The records of a run must be written whole: returns its result and whether a cancellation
@@ -99,75 +104,177 @@ async def _complete(blocking: Any, *args: Any) -> tuple[Any, bool]:
         return await job, True
 
 
-async def execute_run(task: Task, ctx: RunContext, emit: Emit) -> RunFinished:
-    """Run ``task`` once (with retries), record it, and return how it finished.
+def _open_files(task: Task, ctx: RunContext, record: RunRecord) -> tuple[ResultWriter, RunRecord]:
+    """Create the run's output file and its ``running`` record (blocking I/O, in a thread)."""
+    assert record.start is not None
+    writer = ResultWriter.create(task.results_dir, record.start, task.config.output.format)
+    opened = record.replace(meta_file=writer.meta_file, output_file=writer.output_file)
+    try:
+        # Not fsynced: rewritten when the run ends, and a kill -9 keeps it anyway.
+        writer.write_record(opened, durable=False)
+    except BaseException:
+        writer.discard()
+        raise
+    return writer, opened
 
-    File work happens in worker threads so a thousand runs due in the same second all start on
-    time. Raises CancelledError after recording the run as interrupted when cancelled.
+
+def _read_before(task: Task, ctx: RunContext) -> TaskState:
+    """The state the run starts from; a ``once`` fire is marked spent first (durably)."""
+    if ctx.once and ctx.trigger != "manual":
+        # Marked before it runs: a crash mid-run must not fire it again.
+        return update_state(task.path, lambda s: s.replace(once_fired=True))
+    return read_state(task.path).state
+
+
+def _record_state(task: Task, ctx: RunContext, record: RunRecord) -> TaskState:
+    """Add the finished run to last_run.json (blocking I/O, in a thread)."""
+
+    def change(state: TaskState) -> TaskState:
+        assert record.start is not None
+        new = state.with_run(
+            timestamp=record.start,
+            status=record.status,
+            duration=record.duration or 0.0,
+            result_file=record.result_file,
+            error=record.error,
+            next_run=ctx.next_run,
+        )
+        if ctx.trigger == "scheduled" and ctx.scheduled_for is not None:
+            new = new.replace(last_scheduled_fire=ctx.scheduled_for, schedule_key=ctx.schedule_key)
+        return new
+
+    return update_state(task.path, change)
+
+
+def _finish_files(writer: ResultWriter | None, record: RunRecord) -> str | None:
+    """Close the output and write the final record; the reason when the disk refused it."""
+    if writer is not None:
+        writer.close()
+    try:
+        write_run(record)
+        return None
+    except OSError as exc:
+        reason = f"cannot write the run's record {record.meta_file.name}: {exc.strerror or exc}"
+    # Never leave a record that says "running" for a run that is over: unlinking needs no space.
+    with contextlib.suppress(OSError):
+        record.meta_file.unlink()
+    return reason
+
+
+def _finish(
+    task: Task, ctx: RunContext, writer: ResultWriter | None, record: RunRecord, before: TaskState
+) -> Outcome:
+    """Every record of a finished run (blocking I/O, in a thread); nothing raised."""
+    problems = []
+    # No files (they could not be created): the run lives in last_run.json and the log only; a
+    # record written at a made-up name could overwrite another run's.
+    if writer is not None and (files := _finish_files(writer, record)) is not None:
+        problems.append(files)
+    try:
+        state = _record_state(task, ctx, record)
+    except OSError as exc:
+        problems.append(f"cannot write last_run.json: {exc.strerror or exc}")
+        assert record.start is not None
+        state = before.with_run(
+            timestamp=record.start,
+            status=record.status,
+            duration=record.duration or 0.0,
+            result_file=record.result_file,
+            error=record.error,
+            next_run=ctx.next_run,
+        )
+    return Outcome(record, state, "; ".join(problems) or None)
+
+
+async def execute_run(
+    task: Task,
+    ctx: RunContext,
+    emit: Emit,
+    *,
+    clock: Clock,
+    on_started: Callable[[RunRecord], None],
+) -> Outcome:
+    """Run ``task`` once (with retries) and record it; see the module docstring.
+
+    ``on_started`` gets the ``running`` record once the run's files exist (or the failed
+    record, when they cannot be made). A cancellation is not raised: the run is recorded as
+    interrupted and ``Outcome.cancelled`` tells the caller to pass the cancellation on.
     """
     if task.prompt is None:
         raise ValueError(f"task {task.name} has no prompt")
     config = task.config
-    started = local_now()
-    run_id = secrets.token_hex(6)
-    meta: dict[str, Any] = {
-        "task_name": task.name,
-        "run_id": run_id,
-        "status": "running",
-        "trigger": ctx.trigger,
-        "scheduled_for": ctx.scheduled_for.isoformat() if ctx.scheduled_for else None,
-        "start": started.isoformat(),
-        "end": None,
-        "duration": None,
-        "attempts": 0,
-        "executor": config.executor,
-        "model": config.model if config.executor == "anthropic" else None,
-        "input_tokens": None,
-        "output_tokens": None,
-        "request_id": None,
-        "error": None,
-        "result_file": None,
-        "run_request": ctx.request_id,
+    started = clock()
+    record = RunRecord(
+        meta_file=task.results_dir / f"{started:%Y-%m-%d_%H-%M-%S}.json",
+        output_file=None,
+        task_name=task.name,
+        status="running",
+        start=started,
+        run_id=secrets.token_hex(6),
+        trigger=ctx.trigger,
+        scheduled_for=ctx.scheduled_for,
+        executor=config.executor,
+        model=config.model if config.executor == "anthropic" else None,
+        run_request=ctx.request_id,
         # pid and host let a later start tell a crashed run from a live one.
-        "pid": os.getpid(),
-        "host": HOST,
-    }
-    # Should the engine stop while the run's files open, the run is recorded as interrupted
-    # below instead of leaving a "running" record behind.
-    (writer, state), stopping = await _complete(_open_run, task, ctx, started, meta)
-    emit(RunStarted(task.name, run_id, ctx.trigger, started, writer.output_file))
+        pid=os.getpid(),
+        host=HOST,
+    )
+    writer: ResultWriter | None = None
+    cancelled = False
+    before = TaskState(task.name)
+    try:
+        before, stopping = await _complete(_read_before, task, ctx)
+        cancelled = cancelled or stopping
+        (writer, record), stopping = await _complete(_open_files, task, ctx, record)
+        cancelled = cancelled or stopping
+    except OSError as exc:
+        failed = record.replace(
+            status="failed",
+            end=clock(),
+            duration=0.0,
+            error=f"cannot create the run's files in {task.results_dir}: {exc.strerror or exc}",
+            pid=None,
+            host=None,
+        )
+        on_started(failed)
+        outcome, stopping = await _complete(_finish, task, ctx, None, failed, before)
+        return dataclasses.replace(outcome, cancelled=cancelled or stopping)
+    on_started(record)
+    run_id = record.run_id
 
-    last_ok = state.get("last_status")
+    async def on_text(text: str) -> None:
+        assert writer is not None
+        try:
+            writer.write(text)
+        except (OSError, ValueError) as exc:
+            raise OutputError(f"cannot write the result file: {exc}") from exc
+        emit(RunOutput(task.name, run_id, text))
+
+    zone = resolve_zone(task.schedule) if task.schedule is not None else None
     variables = template_variables(
-        task.name,
-        started,
-        parse_time(state.get("last_run")),
-        None if last_ok is None else last_ok == "success",
+        task.name, started, before.last_run, before.last_success, zone=zone
     )
     request = RunRequest(task.name, expand_prompt(task.prompt, variables), config)
     runner = get_runner(config.executor)
     attempts = 0
 
-    async def on_text(text: str) -> None:
-        writer.write(text)
-        emit(RunOutput(task.name, run_id, text))
-
     async def attempt(n: int) -> AttemptResult:
         nonlocal attempts
         attempts = n
         if n > 1:
+            assert writer is not None
             writer.truncate()  # the result holds the text of the attempt that counts
         return await runner.run(request, on_text)
 
     def on_retry(n: int, err: ExecutorError, delay: float) -> None:
-        emit(RunRetrying(task.name, run_id, n, delay, err.message))
+        emit(RunRetrying(task.name, run_id, n, delay, mask_secrets(err.message, {}) or ""))
 
-    status: RunStatus = "failed"
-    error: str | None = None
+    status, error = "failed", None
     result: AttemptResult | None = None
-    cancelled = False
+    request_id: str | None = None
     try:
-        if stopping:
+        if cancelled:
             raise asyncio.CancelledError
         async with asyncio.timeout(config.timeout):
             result = await run_with_retries(
@@ -181,42 +288,36 @@ async def execute_run(task: Task, ctx: RunContext, emit: Emit) -> RunFinished:
     except TimeoutError:
         status, error = "timeout", f"timed out after {config.timeout:g} s"
     except ExecutorError as exc:
-        status, error = "failed", exc.message
-        meta["request_id"] = exc.request_id
+        status, error, request_id = "failed", exc.message, exc.request_id
+    except OutputError as exc:
+        status, error = "failed", str(exc)
     except asyncio.CancelledError:
-        status, error, cancelled = "interrupted", "interrupted: bassi-tui stopped mid-run", True
+        status, error, cancelled = "interrupted", STOPPED, True
     except Exception as exc:  # a bug or an OS error must become a record, not a crash
         log.exception("internal error running %s", task.name)
         status, error = "failed", f"internal error: {type(exc).__name__}: {exc}"
 
-    ended = local_now()
-    duration = (ended - started).total_seconds()
-    meta.update(
+    ended = clock()
+    assert writer is not None
+    finished = record.replace(
         status=status,
-        end=ended.isoformat(),
-        duration=round(duration, 3),
+        end=ended,
+        duration=round((ended - started).total_seconds(), 3),
         attempts=attempts,
-        error=error,
+        error=mask_secrets(error, config.environment),
+        request_id=request_id,
         partial=status != "success" and writer.bytes_written > 0,
+        pid=None,
+        host=None,
     )
     if result is not None:
-        meta.update(
-            model=result.model or meta["model"],
+        finished = finished.replace(
+            model=result.model or finished.model,
             input_tokens=result.input_tokens,
             output_tokens=result.output_tokens,
             request_id=result.request_id,
             stop_reason=result.stop_reason,
             exit_code=result.exit_code,
         )
-    meta.pop("pid", None)
-    meta.pop("host", None)
-    _, stopped = await _complete(_close_run, task, ctx, writer, meta, started)
-    cancelled = cancelled or stopped
-
-    finished = RunFinished(
-        task.name, run_id, status, duration, writer.output_file, writer.meta_file, error
-    )
-    emit(finished)
-    if cancelled:
-        raise asyncio.CancelledError
-    return finished
+    outcome, stopped = await _complete(_finish, task, ctx, writer, finished, before)
+    return dataclasses.replace(outcome, cancelled=cancelled or stopped)

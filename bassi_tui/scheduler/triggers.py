@@ -20,6 +20,8 @@ in :mod:`bassi_tui.scheduler.slot_triggers`; wall-clock calendar arithmetic in
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from datetime import datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -36,6 +38,7 @@ from bassi_tui.scheduler.slot_triggers import (
 from bassi_tui.scheduler.slots import DailySlots, MonthlySlots, SlotGenerator, WeeklySlots
 from bassi_tui.store.crontab import CronExpression, parse_cron
 from bassi_tui.store.models import WEEKDAYS, Schedule
+from bassi_tui.store.records import TaskState
 
 __all__ = [
     "CronExpression",
@@ -43,11 +46,13 @@ __all__ = [
     "OnceTrigger",
     "SlotTrigger",
     "WallClockTrigger",
+    "anchor_for",
     "build_trigger",
     "describe_schedule",
     "next_fire_times",
     "parse_cron",
     "resolve_zone",
+    "schedule_key",
 ]
 
 
@@ -131,3 +136,36 @@ def next_fire_times(
             break
         times.append(fire)
     return times
+
+
+def schedule_key(schedule: Schedule) -> str:
+    """A short digest of what a schedule's fire times depend on (``enabled`` aside).
+
+    last_run.json keeps it beside the times computed from the schedule, so a schedule edited
+    since (an interval of an hour made two seconds, weekly made an interval) anchors anew
+    instead of waiting for a fire the old schedule promised.
+    """
+    key = repr(dataclasses.replace(schedule, enabled=True))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def anchor_for(schedule: Schedule, state: TaskState, now: datetime) -> datetime | None:
+    """Where an interval's grid is anchored: the one computation the engine and ``next`` share.
+
+    The last scheduled fire, else the next run a previous instance promised, so a restart keeps
+    the grid (restarting more often than the interval must not keep pushing the fire back).
+    No anchor when those times were computed from another schedule, or lie further ahead than
+    one interval (a clock that ran years ahead wrote them): the grid then starts from now.
+    Only interval schedules have an anchor.
+    """
+    if schedule.type != "interval" or schedule.interval_seconds is None:
+        return None
+    if state.schedule_key is not None and state.schedule_key != schedule_key(schedule):
+        return None
+    anchor = state.last_scheduled_fire or state.next_run
+    if anchor is None:
+        return None
+    ahead = timedelta(seconds=schedule.interval_seconds + schedule.jitter + 1.0)
+    if anchor > now + ahead:
+        return None
+    return anchor

@@ -24,7 +24,6 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from bassi_tui.store.atomic import clean_stray_temps
 from bassi_tui.store.models import (
@@ -38,7 +37,7 @@ from bassi_tui.store.models import (
 )
 from bassi_tui.store.parse import load_task
 from bassi_tui.store.recovery import recover_task
-from bassi_tui.store.state import local_now, read_state
+from bassi_tui.store.state import TaskState, local_now, read_state
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,7 @@ class Loaded:
     """One folder read: the task, its state and what recovery had to say about it."""
 
     task: Task
-    state: dict[str, Any]
+    state: TaskState
     notes: list[str] = field(default_factory=list)
     #: The folder's files as they were when read (see :func:`folder_signature`).
     signature: tuple[object, ...] = ()
@@ -120,19 +119,18 @@ def load_folder(path: Path, *, recover: bool = False, now: datetime | None = Non
         clean_stray_temps(path)
         clean_stray_temps(path / "results")
     signature = folder_signature(path, records=not recover)  # before reading: changes show
-    read = read_state(path)
+    read = read_state(path, repair=recover)
     state = read.state
-    resign = read.set_aside is not None  # our own writes are not a change: signed again below
-    if read.set_aside is not None:
-        notes.append(f"unreadable last_run.json set aside as {read.set_aside.name}")
+    resign = read.rebuilt  # our own writes are not a change: signed again below
+    if read.rebuilt:
+        aside = f" set aside as {read.set_aside.name} and" if read.set_aside else ""
+        notes.append(f"damaged last_run.json{aside} rebuilt from the results' records")
     if recover:
         when = now if now is not None else local_now()
-        state, done = recover_task(path, state, state_was_lost=read.set_aside is not None, now=when)
-        if done.rebuilt_state:
-            notes.append("last_run.json rebuilt from the results' records")
+        state, done = recover_task(path, state, now=when)
         for record in done.interrupted:
             notes.append(f"run {record.stem} was interrupted (bassi-tui stopped mid-run)")
-        resign = resign or done.rebuilt_state or bool(done.interrupted)
+        resign = resign or bool(done.interrupted)
     if resign:
         signature = folder_signature(path, records=not recover)
     return Loaded(load_task(path), state, notes, signature)

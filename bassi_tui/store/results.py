@@ -14,41 +14,17 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from bassi_tui.store.atomic import atomic_write_json
 from bassi_tui.store.models import OutputFormat
+from bassi_tui.store.records import RunRecord
 
 OUTPUT_SUFFIX: dict[OutputFormat, str] = {"text": ".txt", "markdown": ".md", "json": ".output.json"}
 META_RE = re.compile(r"^(\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d(?:_\d+)?)\.json$")
 META_SIZE_CAP = 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class ResultRecord:
-    """One run as its metadata file describes it."""
-
-    stem: str
-    meta_file: Path
-    output_file: Path | None
-    meta: dict[str, Any]
-
-    @property
-    def status(self) -> str:
-        """success, failed, timeout, interrupted or running."""
-        return str(self.meta.get("status", "unknown"))
-
-    @property
-    def started(self) -> datetime | None:
-        """When the run started."""
-        value = self.meta.get("start")
-        try:
-            return datetime.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            return None
 
 
 class ResultWriter:
@@ -101,9 +77,18 @@ class ResultWriter:
             self._handle.truncate()
             self.bytes_written = 0
 
-    def write_meta(self, meta: dict[str, Any], *, durable: bool = True) -> None:
-        """Write the metadata file atomically."""
-        atomic_write_json(self.meta_file, meta, durable=durable)
+    def write_record(self, record: RunRecord, *, durable: bool = True) -> None:
+        """Write the run's metadata file atomically."""
+        write_run(record, durable=durable)
+
+    def discard(self) -> None:
+        """Close and delete the output file (the run could not be opened after all)."""
+        if self._handle is not None:
+            with contextlib.suppress(OSError):
+                self._handle.close()
+            self._handle = None
+        with contextlib.suppress(OSError):
+            self.output_file.unlink()
 
     def close(self) -> None:
         """Flush to disk and close the output file."""
@@ -111,7 +96,8 @@ class ResultWriter:
             with contextlib.suppress(OSError):
                 self._handle.flush()
                 os.fsync(self._handle.fileno())
-            self._handle.close()
+            with contextlib.suppress(OSError):  # a full disk: what could not be flushed is lost
+                self._handle.close()
             self._handle = None
 
 
@@ -126,15 +112,22 @@ def read_meta(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _record(results_dir: Path, stem: str, meta_file: Path, meta: dict[str, Any]) -> ResultRecord:
-    # The output name comes from a file on disk: never let it point outside results/.
-    out_name = meta.get("result_file")
-    safe = isinstance(out_name, str) and "/" not in out_name and out_name not in ("", ".", "..")
-    output = results_dir / str(out_name) if safe else None
-    return ResultRecord(stem, meta_file, output, meta)
+def read_run(meta_file: Path) -> RunRecord | None:
+    """A run's record from its metadata file, or None when it is missing or unreadable.
+
+    The one reader of run metadata files (the record's own ``from_json`` reads the keys; it
+    never lets the output file point outside results/).
+    """
+    meta = read_meta(meta_file)
+    return RunRecord.from_json(meta, meta_file) if meta is not None else None
 
 
-def list_results(results_dir: Path) -> list[ResultRecord]:
+def write_run(record: RunRecord, *, durable: bool = True) -> None:
+    """Write a run's metadata file atomically (the one writer of run metadata files)."""
+    atomic_write_json(record.meta_file, record.to_json(), durable=durable)
+
+
+def list_results(results_dir: Path) -> list[RunRecord]:
     """Every run with a readable metadata file, newest first."""
     return list(iter_results_newest(results_dir))
 
@@ -176,15 +169,13 @@ def prune_results(
         stem_time = _stem_time(m.group(1)) if m else None
         if m is None or stem_time is None or stem_time >= name_cutoff:
             continue
-        meta_file = results_dir / name
-        meta = read_meta(meta_file)
-        if meta is None:
+        record = read_run(results_dir / name)
+        if record is None:
             continue
-        record = _record(results_dir, m.group(1), meta_file, meta)
         started = record.started
         if started is None or started.tzinfo is None or started >= cutoff:
             continue
-        if record.status == "running" or record.meta_file in protected:
+        if record.running or record.meta_file in protected:
             continue
         for path in (record.output_file, record.meta_file):
             if path is not None and path not in protected:
@@ -194,19 +185,18 @@ def prune_results(
     return removed
 
 
-def iter_results_newest(results_dir: Path) -> Iterator[ResultRecord]:
+def iter_results_newest(results_dir: Path) -> Iterator[RunRecord]:
     """Runs newest first, reading each metadata file only when the caller gets that far."""
     try:
         stems = [m.group(1) for n in os.listdir(results_dir) if (m := META_RE.match(n))]
     except OSError:
         return
     for stem in sorted(stems, key=_sort_key, reverse=True):
-        meta_file = results_dir / f"{stem}.json"
-        meta = read_meta(meta_file)
-        if meta is not None:
-            yield _record(results_dir, stem, meta_file, meta)
+        record = read_run(results_dir / f"{stem}.json")
+        if record is not None:
+            yield record
 
 
-def latest_result(results_dir: Path) -> ResultRecord | None:
+def latest_result(results_dir: Path) -> RunRecord | None:
     """The newest run, reading only its metadata file (cheap enough to call on every change)."""
     return next(iter_results_newest(results_dir), None)

@@ -1,162 +1,196 @@
-"""last_run.json: a task's counters, next run and the last 20 runs, always written atomically.
+"""last_run.json: read and written whole, as a :class:`~bassi_tui.store.records.TaskState`.
 
-The original design's keys keep their meaning: ``task_name``, ``last_run``, ``next_run``,
-``run_count``, ``success_count``, ``failure_count``, ``last_status``, ``last_duration_seconds``,
-``last_result_file``, ``history`` (newest first, at most 20 entries of ``timestamp``, ``status``,
-``duration`` and ``result_file`` or ``error``). bassi-tui adds ``once_fired`` (a ``once`` task
-never fires again) and ``last_scheduled_fire`` (the slot the last scheduled run was for).
+:func:`read_state` is the one reader and :func:`write_state` the one writer; every change goes
+through :func:`update_state`, a read-modify-write under the task's lock, so runs recording
+themselves from worker threads and the engine promising next runs never lose each other's
+updates.
+
+A damaged file (not JSON, not an object, a counter that is not a number, a directory, a
+symlink, oversized) is renamed aside as ``last_run.json.corrupt-<time>`` (the newest
+:data:`CORRUPT_KEEP` are kept) and the state is rebuilt from the runs' records in results/, so
+counters and history survive. Only regular files inside the task folder are read: a symlink is
+never followed (it could point at any file of the user's).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from bassi_tui.store.atomic import atomic_write_json
-from bassi_tui.store.models import STATE_FILE
+from bassi_tui.store.models import RESULTS_DIR, STATE_FILE
+from bassi_tui.store.records import HISTORY_LIMIT, RunRecord, TaskState, _time
+from bassi_tui.store.results import list_results
 
-HISTORY_LIMIT = 20
+__all__ = [
+    "CORRUPT_KEEP",
+    "HISTORY_LIMIT",
+    "StateRead",
+    "StateWrite",
+    "TaskState",
+    "local_now",
+    "parse_time",
+    "read_state",
+    "rebuild_state",
+    "update_state",
+    "write_state",
+    "write_states",
+]
+
 STATE_SIZE_CAP = 4 * 1024 * 1024
+#: Damaged last_run.json files set aside per task; older ones are deleted.
+CORRUPT_KEEP = 3
+_CORRUPT_PREFIX = f"{STATE_FILE}.corrupt-"
 
 
 @dataclass(frozen=True, slots=True)
 class StateRead:
-    """What reading last_run.json gave: the state, and where a damaged file was set aside."""
+    """What reading last_run.json gave: the state, and whether it had to be rebuilt."""
 
-    state: dict[str, Any]
+    state: TaskState
+    #: Where a damaged file was set aside (None: it was fine, missing, or could not be moved).
     set_aside: Path | None = None
-
-
-def empty_state(task_name: str) -> dict[str, Any]:
-    """The state of a task that has never run."""
-    return {
-        "task_name": task_name,
-        "last_run": None,
-        "next_run": None,
-        "run_count": 0,
-        "success_count": 0,
-        "failure_count": 0,
-        "last_status": None,
-        "last_duration_seconds": None,
-        "last_result_file": None,
-        "history": [],
-    }
-
-
-def read_state(task_path: Path) -> StateRead:
-    """Read a task's last_run.json; a missing file is an empty state.
-
-    An empty, oversized or corrupt file is renamed aside (``last_run.json.corrupt-<time>``, never
-    deleted) and an empty state is returned, so the task keeps running and nothing is lost.
-    """
-    path = task_path / STATE_FILE
-    name = task_path.name
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        return StateRead(empty_state(name))
-    try:
-        if size > STATE_SIZE_CAP:
-            raise ValueError("too large")
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("not an object")
-    except (ValueError, OSError, UnicodeDecodeError):
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        aside = path.with_name(f"{STATE_FILE}.corrupt-{stamp}")
-        try:
-            os.replace(path, aside)
-        except OSError:
-            return StateRead(empty_state(name))
-        return StateRead(empty_state(name), set_aside=aside)
-    state = empty_state(name)
-    state.update(data)
-    if not isinstance(state.get("history"), list):
-        state["history"] = []
-    return StateRead(state)
+    #: The file was damaged and the state was rebuilt from the runs' records.
+    rebuilt: bool = False
 
 
 def local_now() -> datetime:
-    """The wall clock, time-zone aware: the time every record and state is written in."""
+    """The wall clock, time-zone aware: the engine's default clock."""
     return datetime.now().astimezone()
 
 
 def parse_time(value: object) -> datetime | None:
-    """An ISO timestamp from the state, or None when absent or unreadable."""
-    if not isinstance(value, str):
-        return None
+    """An ISO timestamp, or None when absent or unreadable."""
+    return _time(value)
+
+
+class _Damaged(Exception):
+    """last_run.json exists but cannot be taken as it is."""
+
+
+def _read_raw(path: Path) -> dict[str, object] | None:
+    """The file's JSON object; None when it does not exist; _Damaged when it is not right."""
     try:
-        return datetime.fromisoformat(value)
-    except ValueError:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
         return None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO):
+            raise _Damaged("not a regular file") from exc
+        raise _Damaged(str(exc)) from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Damaged("not a regular file")
+        if info.st_size > STATE_SIZE_CAP:
+            raise _Damaged("too large")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = json.loads(fh.read().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        raise _Damaged(str(exc)) from exc
+    finally:
+        os.close(fd)
+    if not isinstance(data, dict):
+        raise _Damaged("not an object")
+    return data
 
 
-def apply_run(
-    state: dict[str, Any],
-    *,
-    timestamp: datetime,
-    status: str,
-    duration: float,
-    result_file: str | None,
-    error: str | None,
-    next_run: datetime | None,
-) -> dict[str, Any]:
-    """Return ``state`` updated with one finished run (counters, last_*, history)."""
-    new = dict(state)
-    # A skipped fire (overlap) or a missed one (downtime) is history, not a run.
-    counted = status not in ("skipped", "missed")
-    if counted:
-        new["run_count"] = int(new.get("run_count") or 0) + 1
-        key = "success_count" if status == "success" else "failure_count"
-        new[key] = int(new.get(key) or 0) + 1
-        new["last_run"] = timestamp.isoformat()
-        new["last_status"] = status
-        new["last_duration_seconds"] = round(duration, 3)
-        if result_file is not None:
-            new["last_result_file"] = result_file
-    new["next_run"] = next_run.isoformat() if next_run else None
-    entry: dict[str, Any] = {
-        "timestamp": timestamp.isoformat(),
-        "status": status,
-        "duration": round(duration, 3),
-    }
-    if error is not None:
-        entry["error"] = error
-    if result_file is not None:
-        entry["result_file"] = result_file
-    history = [h for h in new.get("history", []) if isinstance(h, dict)]
-    new["history"] = [entry, *history][:HISTORY_LIMIT]
-    return new
+def read_state(task_path: Path, *, repair: bool = True) -> StateRead:
+    """A task's last_run.json; a missing file is a task that never ran.
+
+    A damaged file is rebuilt from results/. With ``repair`` (the scheduling instance) it is
+    also set aside and the rebuilt state written in its place; a monitor only reads.
+    """
+    path = task_path / STATE_FILE
+    name = task_path.name
+    try:
+        raw = _read_raw(path)
+    except _Damaged:
+        raw, damaged = None, True
+    else:
+        damaged = False
+    if raw is not None:
+        state = TaskState.from_json(raw, name)
+        if not state.damaged:
+            return StateRead(state)
+        damaged = True
+    if not damaged:
+        return StateRead(TaskState(name))
+    rebuilt = rebuild_state(task_path)
+    if not repair:
+        return StateRead(rebuilt, rebuilt=True)
+    with _lock_for(task_path):
+        aside = _set_aside(path)
+        with contextlib.suppress(OSError):  # a read-only folder: rebuilt again next time
+            write_state(task_path, rebuilt)
+    return StateRead(rebuilt, set_aside=aside, rebuilt=True)
 
 
-def write_state(task_path: Path, state: dict[str, Any], *, durable: bool = True) -> None:
+def _set_aside(path: Path) -> Path | None:
+    """Rename a damaged last_run.json aside (never delete it); keep the newest few."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    aside = path.with_name(f"{_CORRUPT_PREFIX}{stamp}")
+    try:
+        os.replace(path, aside)
+    except OSError:
+        return None
+    with contextlib.suppress(OSError):
+        older = sorted(p for p in os.listdir(path.parent) if p.startswith(_CORRUPT_PREFIX))
+        for stale in older[:-CORRUPT_KEEP]:
+            target = path.parent / stale
+            if target.is_dir() and not target.is_symlink():
+                continue  # a directory set aside is the user's to look at
+            target.unlink()
+    return aside
+
+
+def rebuild_state(task_path: Path, records: Iterable[RunRecord] | None = None) -> TaskState:
+    """The state the runs' records in results/ add up to (oldest first through ``with_run``)."""
+    runs = list(records) if records is not None else list_results(task_path / RESULTS_DIR)
+    state = TaskState(task_path.name, rebuilt_from_results=True)
+    for record in reversed(runs):  # newest first on disk: apply oldest first
+        if record.running or record.start is None:
+            continue
+        state = state.with_run(
+            timestamp=record.start,
+            status=record.status,
+            duration=record.duration or 0.0,
+            result_file=record.result_file,
+            error=record.error,
+            next_run=None,
+        )
+    return state.replace(history=state.history[:HISTORY_LIMIT])
+
+
+def write_state(task_path: Path, state: TaskState, *, durable: bool = True) -> None:
     """Write last_run.json atomically (``durable``: fsynced, to survive a power cut too)."""
-    atomic_write_json(task_path / STATE_FILE, state, durable=durable)
+    atomic_write_json(task_path / STATE_FILE, state.to_json(), durable=durable)
 
 
-_locks: dict[Path, threading.Lock] = {}
+_locks: dict[Path, threading.RLock] = {}
 _locks_guard = threading.Lock()
 
 
-def _lock_for(task_path: Path) -> threading.Lock:
+def _lock_for(task_path: Path) -> threading.RLock:
     """The lock every writer of ``task_path``'s last_run.json in this process takes."""
     with _locks_guard:
-        return _locks.setdefault(task_path, threading.Lock())
+        return _locks.setdefault(task_path, threading.RLock())
 
 
 def update_state(
-    task_path: Path, change: Callable[[dict[str, Any]], dict[str, Any]], *, durable: bool = True
-) -> dict[str, Any]:
+    task_path: Path, change: Callable[[TaskState], TaskState], *, durable: bool = True
+) -> TaskState:
     """Read, change and write a task's last_run.json under a per-task lock; return the result.
 
-    Runs record themselves from worker threads while the engine updates next_run from the
-    loop: every writer goes through here, reading the file fresh, so no update is lost.
+    Every writer goes through here, reading the file fresh, so no update is lost.
     """
     with _lock_for(task_path):
         state = change(read_state(task_path).state)
@@ -174,11 +208,11 @@ class StateWrite:
     """One state to write in :func:`write_states`, only if the file still holds ``expected``."""
 
     task_path: Path
-    expected: dict[str, Any]
-    new: dict[str, Any]
+    expected: TaskState
+    new: TaskState
 
 
-def write_states(writes: list[StateWrite]) -> list[dict[str, Any] | None]:
+def write_states(writes: list[StateWrite]) -> list[TaskState | None]:
     """Write many last_run.json files (a start over thousands of tasks); each written or None.
 
     Each write is a compare-and-swap under the task's lock: a file that no longer holds what
@@ -187,7 +221,7 @@ def write_states(writes: list[StateWrite]) -> list[dict[str, Any] | None]:
     When this returns, whatever was written is on disk (fsynced, or one sync() for many).
     """
     durable_each = len(writes) <= FSYNC_EACH_UP_TO
-    done: list[dict[str, Any] | None] = []
+    done: list[TaskState | None] = []
     for write in writes:
         with _lock_for(write.task_path):
             if read_state(write.task_path).state != write.expected:

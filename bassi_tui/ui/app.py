@@ -28,10 +28,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
 from bassi_tui.scheduler.engine import Engine
-from bassi_tui.scheduler.events import EngineEvent, LogLine, TaskChanged
+from bassi_tui.scheduler.events import EngineEvent, LogLine, TaskChanged, TaskView
 from bassi_tui.scheduler.lock import InstanceLock
 from bassi_tui.scheduler.logbridge import log_events
 from bassi_tui.store.preload import Preload
+from bassi_tui.store.records import RunRecord
 from bassi_tui.store.state import local_now
 from bassi_tui.ui import messages as msg
 from bassi_tui.ui.actions import TaskActionsApp
@@ -40,7 +41,7 @@ from bassi_tui.ui.format import short_path
 from bassi_tui.ui.help_screen import HelpScreen, help_sections
 from bassi_tui.ui.live_text import LiveOutputs
 from bassi_tui.ui.log_pane import LogPane
-from bassi_tui.ui.result_view import ResultView
+from bassi_tui.ui.result_view import ResultView, merge_runs
 from bassi_tui.ui.task_list import TaskList
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,8 @@ class BassiApp(TaskActionsApp):
         #: True while the engine starts: its TaskChanged events are dropped (reloaded after).
         self._starting = False
         self._log_pending: list[LogLine] = []
+        #: Runs of the selected task told by events since it was selected (see _take_run).
+        self._runs_seen: dict[Path, RunRecord] = {}
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -239,27 +242,18 @@ class BassiApp(TaskActionsApp):
     def _on_task_updated(self, message: msg.TaskUpdated) -> None:
         cards = self.query_one(TaskList)
         event = message.event
-        old = cards.view(event.name)
         if event.view is None:
             cards.remove_task(event.name)
         else:
             cards.upsert(event.view)
-            ran = old is None or (old.running_since, old.last_run, old.run_count) != (
-                event.view.running_since,
-                event.view.last_run,
-                event.view.run_count,
-            )
             if event.name == cards.selected:
                 self.query_one(ResultView).set_broken(not event.view.ok)
-            # Runs of another instance (we monitor it) show up only this way: re-read them.
-            if ran and event.name == cards.selected and event.name not in self._live:
-                self._load_results(event.name)
         self._update_cards_title()
 
     @on(msg.RunBegan)
     def _on_run_began(self, message: msg.RunBegan) -> None:
-        if message.event.task == self.query_one(TaskList).selected:
-            self._load_results(message.event.task)
+        event = message.event
+        self._take_run(event.task, event.record, event.view)
 
     @on(msg.RunRetried)
     def _on_run_retried(self, message: msg.RunRetried) -> None:
@@ -268,9 +262,23 @@ class BassiApp(TaskActionsApp):
 
     @on(msg.RunEnded)
     def _on_run_ended(self, message: msg.RunEnded) -> None:
-        self._live.end(message.event.task)
-        if message.event.task == self.query_one(TaskList).selected:
-            self._load_results(message.event.task)
+        event = message.event
+        self._live.end(event.task)
+        self._take_run(event.task, event.record, event.view)
+
+    def _take_run(self, name: str, record: RunRecord, view: TaskView | None) -> None:
+        """A run started or ended: its card, and (selected) its line in the history.
+
+        The run's own event says everything: results/ is not read again. Records that arrive
+        while the selected task's history is still being read are kept and merged into it.
+        """
+        cards = self.query_one(TaskList)
+        if view is not None:
+            cards.upsert(view)
+        if name == cards.selected:
+            self._runs_seen[record.meta_file] = record
+            self.query_one(ResultView).take_run(record, self._live.get(name))
+        self._update_cards_title()
 
     @on(msg.LogWritten)
     def _on_log_written(self, message: msg.LogWritten) -> None:
@@ -301,6 +309,7 @@ class BassiApp(TaskActionsApp):
 
     @on(TaskList.Selected)
     def _on_selected(self, message: TaskList.Selected) -> None:
+        self._runs_seen = {}
         viewer = self.query_one(ResultView)
         viewer.show_task(message.name)
         view = self.query_one(TaskList).view(message.name) if message.name else None
@@ -334,7 +343,9 @@ class BassiApp(TaskActionsApp):
         except NoMatches:  # the worker finished as the app was closing
             return
         if message.task == viewer.task_name == self.query_one(TaskList).selected:
-            viewer.show_records(message.records, self._live.get(message.task))
+            viewer.show_records(
+                merge_runs(message.records, self._runs_seen.values()), self._live.get(message.task)
+            )
 
     def _update_cards_title(self) -> None:
         cards = self.query_one(TaskList)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 #: A symbol for every status: colour is never the only signal.
 STATUS_SYMBOLS: dict[str, str] = {
@@ -121,13 +120,12 @@ def count(n: int) -> str:
     return f"{n / 1_000_000:.1f}M"
 
 
-def tokens(meta: dict[str, Any]) -> str:
-    """``120→450 tok`` from a result's metadata, or an empty string when it has none."""
-    tin, tout = meta.get("input_tokens"), meta.get("output_tokens")
-    if not isinstance(tin, int) and not isinstance(tout, int):
+def tokens(tin: int | None, tout: int | None) -> str:
+    """``120→450 tok`` from a run's token counts, or an empty string when it has none."""
+    if tin is None and tout is None:
         return ""
-    left = count(tin) if isinstance(tin, int) else "?"
-    right = count(tout) if isinstance(tout, int) else "?"
+    left = count(tin) if tin is not None else "?"
+    right = count(tout) if tout is not None else "?"
     return f"{left}→{right} tok"
 
 

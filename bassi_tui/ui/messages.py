@@ -18,7 +18,7 @@ from bassi_tui.scheduler.events import (
     RunStarted,
     TaskChanged,
 )
-from bassi_tui.store.results import ResultRecord
+from bassi_tui.store.records import RunRecord
 
 
 class TaskUpdated(Message):
@@ -72,7 +72,7 @@ class RoleSwitched(Message):
 class ResultsLoaded(Message):
     """A worker read the run records of ``task``."""
 
-    def __init__(self, task: str, records: list[ResultRecord]) -> None:
+    def __init__(self, task: str, records: list[RunRecord]) -> None:
         super().__init__()
         self.task = task
         self.records = records

@@ -11,7 +11,7 @@ worker indexes the rest in chunks and posts ``TextGrew`` as the line count grows
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -23,8 +23,8 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
+from bassi_tui.store.records import RunRecord
 from bassi_tui.store.result_text import FIRST_INDEX, ResultText, open_result_text
-from bassi_tui.store.results import ResultRecord
 from bassi_tui.ui import format as fmt
 from bassi_tui.ui.big_text import BigText, Document
 from bassi_tui.ui.live_text import LiveText
@@ -39,6 +39,25 @@ TONE_STYLES = {
     "muted": "$text-muted",
     "plain": "",
 }
+
+
+def merge_runs(read: Sequence[RunRecord], told: Iterable[RunRecord]) -> list[RunRecord]:
+    """Runs read from results/ with the runs events told of meanwhile, newest first.
+
+    A read that began before a run started lacks it, and one that began before a run ended
+    shows it running: what the events told wins unless the file already says the run is over.
+    """
+    records = list(read)
+    where = {record.meta_file: i for i, record in enumerate(records)}
+    newer: list[RunRecord] = []
+    for record in told:
+        i = where.get(record.meta_file)
+        if i is None:
+            newer.append(record)
+        elif records[i].running or not record.running:
+            records[i] = record
+    newer.sort(key=lambda r: r.stem, reverse=True)
+    return newer + records
 
 
 class ResultView(Vertical):
@@ -75,7 +94,7 @@ class ResultView(Vertical):
         super().__init__(id=id)
         self.clock = clock
         self.task_name: str | None = None
-        self.records: Sequence[ResultRecord] = ()
+        self.records: Sequence[RunRecord] = ()
         self.index = 0
         self.live: LiveText | None = None
         #: Set by the app: the task cannot run, so "press r" would be bad advice.
@@ -111,13 +130,28 @@ class ResultView(Vertical):
             self._set_facts(Content(""))
             self._text.show(None, "Loading…" if name else "No task selected.")
 
-    def show_records(self, records: Sequence[ResultRecord], live: LiveText | None) -> None:
+    def show_records(self, records: Sequence[RunRecord], live: LiveText | None) -> None:
         """New records of the current task: stay on the run shown unless it was the newest."""
         self.live = live
         stem = self.records[self.index].stem if self.records and self.index else None
         self.records = records
         index = next((i for i, r in enumerate(records) if r.stem == stem), 0) if stem else 0
         self._pick(index)
+
+    def take_run(self, record: RunRecord, live: LiveText | None) -> None:
+        """A run of the current task started or ended: put its record in the history.
+
+        Comes from the run's own events, so nothing is read from disk; a record of the same run
+        (same files) already shown is replaced, a new one goes on top.
+        """
+        records = list(self.records)
+        for i, old in enumerate(records):
+            if old.meta_file == record.meta_file:
+                records[i] = record
+                break
+        else:
+            records.insert(0, record)
+        self.show_records(records, live)
 
     def follow_newest(self) -> None:
         """Show the newest run, and keep showing the newest as runs arrive."""
@@ -180,7 +214,7 @@ class ResultView(Vertical):
         same_run = self._shown is not None and self._shown[0] == record.stem
         self._shown = shown
         live = self.live
-        streaming = live is not None and record.meta.get("run_id") == live.run_id
+        streaming = live is not None and record.run_id == live.run_id
         if record.status == "running" and live is not None and streaming:
             self._token += 1
             self._text.show(live, follow=True)
@@ -216,20 +250,18 @@ class ResultView(Vertical):
             self._facts_shown = key
             self.query_one("#run-facts", Static).update(facts)
 
-    def _facts(self, record: ResultRecord) -> Content:
+    def _facts(self, record: RunRecord) -> Content:
         """What the history line leaves out: the file, model, attempts, and the error if any."""
-        meta = record.meta
         parts: list[str | tuple[str, str]] = []
         if record.output_file is not None:
             parts.append((one_line(record.output_file.name), "$text-muted"))
-        if isinstance(model := meta.get("model"), str) and model:
+        if model := record.model:
             parts.append((f" · model {one_line(model)}", "$text-muted"))
-        if isinstance(attempts := meta.get("attempts"), int) and attempts > 1:
+        if (attempts := record.attempts) > 1:
             parts.append((f" · {attempts} attempts", "$text-warning"))
-        if record.status == "running":
+        if record.running:
             parts.append((" · still running", TONE_STYLES["running"]))
-        error = meta.get("error")
-        if isinstance(error, str) and error:
+        if error := record.error:
             parts.append((f"\n{fmt.status_symbol(record.status)} {one_line(error)}", "$text-error"))
         return Content.assemble(*parts)
 

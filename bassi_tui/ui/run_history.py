@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from bassi_tui.store.results import ResultRecord
+from bassi_tui.store.records import RunRecord
 from bassi_tui.ui import format as fmt
 from bassi_tui.ui.big_text import set_virtual_size
 from bassi_tui.ui.styles import ink
@@ -27,23 +27,20 @@ from bassi_tui.ui.styles import ink
 TONES = ("success", "error", "warning", "running", "muted", "plain")
 
 
-def run_summary(record: ResultRecord, now: datetime) -> list[tuple[str, str]]:
+def run_summary(record: RunRecord, now: datetime) -> list[tuple[str, str]]:
     """The pieces (text, tone) of one history line: status, start, trigger, duration, tokens."""
-    meta = record.meta
     status = record.status
     started = record.started
     when = fmt.stamp(started, now) if started else record.stem
-    duration = meta.get("duration")
-    took = fmt.duration(duration if isinstance(duration, int | float) else None)
-    trigger = meta.get("trigger")
+    took = fmt.duration(record.duration)
     pieces = [
         (f"{fmt.status_symbol(status)} {status:<11}", fmt.status_tone(status)),
         (f" {when}", "plain"),
-        (f" {trigger if isinstance(trigger, str) else '':<9}", "muted"),
+        (f" {record.trigger:<9}", "muted"),
     ]
     if status != "running":
         pieces.append((f" {took:>7}", "muted"))
-    if tokens := fmt.tokens(meta):
+    if tokens := fmt.tokens(record.input_tokens, record.output_tokens):
         pieces.append((f" {tokens}", "muted"))
     return pieces
 
@@ -84,10 +81,10 @@ class RunHistory(ScrollView, can_focus=True):
     def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.clock = clock
-        self.records: Sequence[ResultRecord] = ()
+        self.records: Sequence[RunRecord] = ()
         self.index = 0
 
-    def show(self, records: Sequence[ResultRecord], index: int) -> None:
+    def show(self, records: Sequence[RunRecord], index: int) -> None:
         """Show ``records`` with run ``index`` highlighted and in view."""
         rows_before = len(self.records)
         self.records = records

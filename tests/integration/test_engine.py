@@ -82,7 +82,9 @@ async def test_scheduled_run_writes_result_metadata_and_state(engine: Engine) ->
     state = json.loads((engine.tasks_dir / "ticker" / "last_run.json").read_text())
     assert state.keys() >= ORIGINAL_KEYS
     assert state["run_count"] >= 1 and state["last_status"] == "success"
-    assert state["history"][0]["result_file"] == done.result_file.name
+    # Relative to the task folder, as in the original design.
+    assert state["history"][0]["result_file"] == f"results/{done.result_file.name}"
+    assert state["last_result_file"] == f"results/{done.result_file.name}"
     assert state["next_run"] is not None
 
 

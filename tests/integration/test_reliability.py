@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bassi_tui.scheduler.engine import Engine
-from bassi_tui.scheduler.events import LogLine, RoleChanged, RunFinished, RunStarted, TaskChanged
+from bassi_tui.scheduler.events import LogLine, RoleChanged, RunFinished, RunStarted
 from bassi_tui.store.results import list_results
 from tests.helpers import EventLog, dead_pid, make_task, write_run
 
@@ -213,17 +213,18 @@ async def test_second_instance_monitors_forwards_runs_and_takes_over(tmp_path: P
         assert isinstance(done, RunFinished) and done.status == "success"
         meta = json.loads(done.meta_file.read_text()) if done.meta_file else {}
         assert meta["trigger"] == "manual" and meta["run_request"]
-        # The monitor follows the scheduler's writes.
-        seen = await second_events.wait_for(
-            lambda e: isinstance(e, TaskChanged) and e.view is not None and e.view.run_count == 1
-        )
-        assert isinstance(seen, TaskChanged)
-        assert not any(isinstance(e, RunStarted) for e in second_events.events)
+        # The monitor follows the scheduler's writes and tells the run by the same events.
+        seen = await second_events.wait_for(lambda e: isinstance(e, RunFinished))
+        assert isinstance(seen, RunFinished) and seen.record.run_request == meta["run_request"]
+        assert seen.status == "success" and seen.view is not None and seen.view.run_count == 1
+        assert seen.view.running_since is None
         await first.stop()
         await second_events.wait_for(lambda e: isinstance(e, RoleChanged) and e.role == "scheduler")
         assert second.role == "scheduler"
+        mark = second_events.mark()
         assert second.run_now("shared")
-        await second_events.wait_for(lambda e: isinstance(e, RunFinished))
+        again = await second_events.wait_for(lambda e: isinstance(e, RunFinished), after=mark)
+        assert isinstance(again, RunFinished) and again.status == "success"
     finally:
         await second.stop()
         await first.stop()

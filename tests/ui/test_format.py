@@ -37,8 +37,9 @@ def test_clock_is_short_and_names_a_foreign_zone() -> None:
 
 
 def test_tokens_counts_and_rates() -> None:
-    assert fmt.tokens({"input_tokens": 812, "output_tokens": 1304}) == "812→1.3k tok"
-    assert fmt.tokens({"input_tokens": None}) == ""
+    assert fmt.tokens(812, 1304) == "812→1.3k tok"
+    assert fmt.tokens(None, None) == ""
+    assert fmt.tokens(None, 7) == "?→7 tok"
     assert fmt.rate(11, 1) == "92% ok" and fmt.rate(0, 0) == ""
     assert fmt.count(3_400_000) == "3.4M"
 

@@ -50,7 +50,7 @@ def test_recovery_in_worker_processes_marks_the_crashed_run(tmp_path: Path) -> N
     pooled = load_folders(tmp_path, names, recover=True, parallel=True)
     crashed = pooled[names.index("crashed")]
     assert any("was interrupted" in note for note in crashed.notes)
-    assert crashed.state["history"][0]["status"] == "interrupted"
+    assert crashed.state.history[0].status == "interrupted"
     metas = [p for p in (tmp_path / "crashed" / "results").iterdir() if p.suffix == ".json"]
     assert [json.loads(p.read_text())["status"] for p in metas] == ["interrupted"]
 

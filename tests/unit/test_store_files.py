@@ -11,8 +11,9 @@ import pytest
 
 from bassi_tui.store.atomic import atomic_write_json, clean_stray_temps, temp_name_for
 from bassi_tui.store.edit import with_enabled
+from bassi_tui.store.records import RunRecord, TaskState
 from bassi_tui.store.results import ResultWriter, list_results, prune_results
-from bassi_tui.store.state import HISTORY_LIMIT, apply_run, empty_state, read_state, write_state
+from bassi_tui.store.state import HISTORY_LIMIT, read_state, write_state
 
 TZ = timezone(timedelta(hours=1))
 
@@ -47,12 +48,11 @@ def test_clean_stray_temps_removes_only_temps(tmp_path: Path) -> None:
 
 
 def test_state_history_is_newest_first_and_capped(tmp_path: Path) -> None:
-    state = empty_state("t")
+    state = TaskState(tmp_path.name)  # a task's name is its folder's
     start = datetime(2026, 1, 1, 9, 0, tzinfo=TZ)
     for i in range(HISTORY_LIMIT + 5):
         status = "success" if i % 2 == 0 else "failed"
-        state = apply_run(
-            state,
+        state = state.with_run(
             timestamp=start + timedelta(minutes=i),
             status=status,
             duration=1.5,
@@ -60,19 +60,21 @@ def test_state_history_is_newest_first_and_capped(tmp_path: Path) -> None:
             error=None if status == "success" else "boom",
             next_run=None,
         )
-    assert len(state["history"]) == HISTORY_LIMIT
-    assert state["history"][0]["result_file"] == f"r{HISTORY_LIMIT + 4}.txt"
-    assert state["run_count"] == HISTORY_LIMIT + 5
-    assert state["success_count"] == 13 and state["failure_count"] == 12
-    assert state["last_status"] == "success"
-    assert state["history"][1]["error"] == "boom"
+    assert len(state.history) == HISTORY_LIMIT
+    assert state.history[0].result_file == f"results/r{HISTORY_LIMIT + 4}.txt"
+    assert state.run_count == HISTORY_LIMIT + 5
+    assert state.success_count == 13 and state.failure_count == 12
+    assert state.last_status == "success"
+    assert state.history[1].error == "boom"
     write_state(tmp_path, state)
-    assert read_state(tmp_path).state == json.loads(json.dumps(state))
+    assert read_state(tmp_path).state == state
+    on_disk = json.loads((tmp_path / "last_run.json").read_text())
+    assert on_disk["last_result_file"] == f"results/r{HISTORY_LIMIT + 4}.txt"
+    assert on_disk["history"][0]["result_file"] == f"results/r{HISTORY_LIMIT + 4}.txt"
 
 
 def test_skipped_run_is_recorded_but_not_counted() -> None:
-    state = apply_run(
-        empty_state("t"),
+    state = TaskState("t").with_run(
         timestamp=datetime(2026, 1, 1, tzinfo=TZ),
         status="skipped",
         duration=0,
@@ -80,17 +82,17 @@ def test_skipped_run_is_recorded_but_not_counted() -> None:
         error="previous run still in progress",
         next_run=None,
     )
-    assert state["run_count"] == 0 and state["last_status"] is None
-    assert state["history"][0]["status"] == "skipped"
+    assert state.run_count == 0 and state.last_status is None
+    assert state.history[0].status == "skipped"
 
 
-@pytest.mark.parametrize("content", ["", "{not json", "[1, 2]"])
+@pytest.mark.parametrize("content", ["", "{not json", "[1, 2]", '{"run_count": "many"}'])
 def test_corrupt_state_is_set_aside_not_deleted(tmp_path: Path, content: str) -> None:
     (tmp_path / "last_run.json").write_text(content)
     read = read_state(tmp_path)
-    assert read.state["run_count"] == 0
+    assert read.rebuilt and read.state.run_count == 0
     assert read.set_aside is not None and read.set_aside.read_text() == content
-    assert not (tmp_path / "last_run.json").exists()
+    assert json.loads((tmp_path / "last_run.json").read_text())["run_count"] == 0
 
 
 def test_result_names_never_collide(tmp_path: Path) -> None:
@@ -104,9 +106,7 @@ def test_result_names_never_collide(tmp_path: Path) -> None:
     ]
     for i, w in enumerate(writers):
         w.write(f"run {i}")
-        w.write_meta(
-            {"status": "success", "start": started.isoformat(), "result_file": w.output_file.name}
-        )
+        w.write_record(RunRecord(w.meta_file, w.output_file, "t", "success", start=started))
         w.close()
     records = list_results(tmp_path)
     assert [r.stem for r in records] == [
@@ -120,7 +120,7 @@ def test_result_names_never_collide(tmp_path: Path) -> None:
 def test_json_output_does_not_clash_with_metadata(tmp_path: Path) -> None:
     w = ResultWriter.create(tmp_path, datetime(2026, 3, 1, tzinfo=TZ), "json")
     assert w.output_file.name.endswith(".output.json") and w.meta_file.name.endswith("00.json")
-    w.write_meta({"status": "running", "result_file": w.output_file.name})
+    w.write_record(RunRecord(w.meta_file, w.output_file, "t", "running", start=None))
     w.close()
     assert [r.stem for r in list_results(tmp_path)] == ["2026-03-01_00-00-00"]
 
@@ -139,12 +139,8 @@ def test_prune_keeps_recent_and_running(tmp_path: Path) -> None:
     now = datetime(2026, 6, 1, tzinfo=TZ)
     for days, status in [(40, "success"), (40, "running"), (5, "success")]:
         w = ResultWriter.create(tmp_path, now - timedelta(days=days), "text")
-        w.write_meta(
-            {
-                "status": status,
-                "start": (now - timedelta(days=days)).isoformat(),
-                "result_file": w.output_file.name,
-            }
+        w.write_record(
+            RunRecord(w.meta_file, w.output_file, "t", status, start=now - timedelta(days=days))
         )
         w.close()
     removed = prune_results(tmp_path, keep_days=30, now=now)

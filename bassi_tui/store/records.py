@@ -1,0 +1,458 @@
+"""Typed records of the folder store: a run's metadata and last_run.json.
+
+``RunRecord`` is a run's metadata file, ``TaskState`` a task's last_run.json.
+
+Each has one reader (``from_json``) and one writer (``to_json``); nothing else in bassi-tui reads
+or writes the keys of these files. The readers are tolerant the way a file on disk demands: a
+key of the wrong type reads as absent (and :attr:`TaskState.damaged` says so, so the state can be
+rebuilt from the runs), unknown keys are kept in ``extra`` and written back as they were, so a
+newer bassi-tui's keys survive an older one.
+
+Paths in last_run.json are relative to the task folder, as in the original design
+(``results/2025-01-13_09-00.txt``); a run's metadata names its output file by its bare name, since
+both live in ``results/``. Both forms are read wherever a result file is named.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bassi_tui.store.models import RESULTS_DIR
+
+#: last_run.json keeps this many history entries, newest first.
+HISTORY_LIMIT = 20
+
+#: Statuses of a run that ended (a run record), and of history entries that are not runs.
+FINISHED = ("success", "failed", "timeout", "interrupted", "cancelled", "lost")
+NOT_RUNS = ("skipped", "missed")
+
+
+def _time(value: object) -> datetime | None:
+    """An ISO timestamp, or None when absent or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _num(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def result_name(value: object) -> str | None:
+    """The bare file name from ``results/<name>`` or ``<name>``; None for anything that is not a
+    plain name inside results/ (``..``, a path elsewhere), so a record can never point outside."""
+    if not isinstance(value, str):
+        return None
+    prefix = RESULTS_DIR + "/"
+    name = value[len(prefix) :] if value.startswith(prefix) else value
+    if not name or "/" in name or "\\" in name or name in (".", ".."):
+        return None
+    return name
+
+
+def result_path(value: str | None) -> str | None:
+    """``results/<name>`` for a result file name (the form last_run.json keeps)."""
+    return f"{RESULTS_DIR}/{value}" if value else None
+
+
+# -- a run ------------------------------------------------------------------------------------
+
+_RUN_KEYS = (
+    "task_name",
+    "run_id",
+    "status",
+    "trigger",
+    "scheduled_for",
+    "start",
+    "end",
+    "duration",
+    "attempts",
+    "executor",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "request_id",
+    "error",
+    "result_file",
+    "run_request",
+    "pid",
+    "host",
+    "partial",
+    "stop_reason",
+    "exit_code",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One run as its metadata file (``results/<stem>.json``) records it.
+
+    ``meta_file`` and ``output_file`` say where the run's files are; they are not written into
+    the metadata (it names the output by ``result_file``, its bare name). ``pid`` and ``host``
+    are set only while the run is in flight, so a later start can tell a crashed run from a
+    live one.
+    """
+
+    meta_file: Path
+    output_file: Path | None
+    task_name: str
+    status: str  # running, success, failed, timeout, interrupted, cancelled, lost
+    start: datetime | None
+    run_id: str = ""
+    trigger: str = "manual"
+    scheduled_for: datetime | None = None
+    end: datetime | None = None
+    duration: float | None = None
+    attempts: int = 0
+    executor: str | None = None
+    model: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    request_id: str | None = None
+    error: str | None = None
+    run_request: str | None = None
+    pid: int | None = None
+    host: str | None = None
+    partial: bool = False
+    stop_reason: str | None = None
+    exit_code: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def stem(self) -> str:
+        """The shared name of the run's files (``2026-01-13_09-00-00``)."""
+        return self.meta_file.stem
+
+    @property
+    def started(self) -> datetime | None:
+        """When the run started (``start``)."""
+        return self.start
+
+    @property
+    def running(self) -> bool:
+        """True while the record says the run is in flight."""
+        return self.status == "running"
+
+    @property
+    def result_file(self) -> str | None:
+        """The output file as last_run.json names it: ``results/<name>``."""
+        return result_path(self.output_file.name) if self.output_file is not None else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The metadata file's content (the one writer of these keys)."""
+        data: dict[str, Any] = {
+            "task_name": self.task_name,
+            "run_id": self.run_id,
+            "status": self.status,
+            "trigger": self.trigger,
+            "scheduled_for": _iso(self.scheduled_for),
+            "start": _iso(self.start),
+            "end": _iso(self.end),
+            "duration": self.duration,
+            "attempts": self.attempts,
+            "executor": self.executor,
+            "model": self.model,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "request_id": self.request_id,
+            "error": self.error,
+            "result_file": self.output_file.name if self.output_file is not None else None,
+            "run_request": self.run_request,
+        }
+        if self.pid is not None:
+            data["pid"] = self.pid
+        if self.host is not None:
+            data["host"] = self.host
+        if self.status != "running":
+            data["partial"] = self.partial
+        if self.stop_reason is not None:
+            data["stop_reason"] = self.stop_reason
+        if self.exit_code is not None:
+            data["exit_code"] = self.exit_code
+        for key, value in self.extra.items():
+            data.setdefault(key, value)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], meta_file: Path) -> RunRecord:
+        """Read a metadata file's content (the one reader of these keys)."""
+        name = result_name(data.get("result_file"))
+        return cls(
+            meta_file=meta_file,
+            output_file=meta_file.parent / name if name is not None else None,
+            task_name=_str(data.get("task_name")) or meta_file.parent.parent.name,
+            status=_str(data.get("status")) or "unknown",
+            start=_time(data.get("start")),
+            run_id=_str(data.get("run_id")) or "",
+            trigger=_str(data.get("trigger")) or "manual",
+            scheduled_for=_time(data.get("scheduled_for")),
+            end=_time(data.get("end")),
+            duration=_num(data.get("duration")),
+            attempts=_int(data.get("attempts")) or 0,
+            executor=_str(data.get("executor")),
+            model=_str(data.get("model")),
+            input_tokens=_int(data.get("input_tokens")),
+            output_tokens=_int(data.get("output_tokens")),
+            request_id=_str(data.get("request_id")),
+            error=_str(data.get("error")),
+            run_request=_str(data.get("run_request")),
+            pid=_int(data.get("pid")),
+            host=_str(data.get("host")),
+            partial=data.get("partial") is True,
+            stop_reason=_str(data.get("stop_reason")),
+            exit_code=_int(data.get("exit_code")),
+            extra={k: v for k, v in data.items() if k not in _RUN_KEYS},
+        )
+
+    def replace(self, **changes: Any) -> RunRecord:
+        """A copy with ``changes``."""
+        return dataclasses.replace(self, **changes)
+
+
+# -- last_run.json ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One line of last_run.json's ``history``: a run, or a fire that was skipped or missed."""
+
+    timestamp: datetime
+    status: str
+    duration: float = 0.0
+    result_file: str | None = None  # "results/<name>"
+    error: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as last_run.json holds it."""
+        data: dict[str, Any] = {
+            "timestamp": self.timestamp.isoformat(),
+            "status": self.status,
+            "duration": round(self.duration, 3),
+        }
+        if self.error is not None:
+            data["error"] = self.error
+        if self.result_file is not None:
+            data["result_file"] = self.result_file
+        for key, value in self.extra.items():
+            data.setdefault(key, value)
+        return data
+
+    @classmethod
+    def from_json(cls, data: object) -> HistoryEntry | None:
+        """An entry, or None when it is not one (no readable timestamp or status)."""
+        if not isinstance(data, Mapping):
+            return None
+        when, status = _time(data.get("timestamp")), _str(data.get("status"))
+        if when is None or status is None:
+            return None
+        name = result_name(data.get("result_file"))
+        known = ("timestamp", "status", "duration", "result_file", "error")
+        return cls(
+            timestamp=when,
+            status=status,
+            duration=_num(data.get("duration")) or 0.0,
+            result_file=result_path(name),
+            error=_str(data.get("error")),
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+
+_STATE_KEYS = (
+    "task_name",
+    "last_run",
+    "next_run",
+    "run_count",
+    "success_count",
+    "failure_count",
+    "last_status",
+    "last_duration_seconds",
+    "last_result_file",
+    "history",
+    "once_fired",
+    "last_scheduled_fire",
+    "schedule_key",
+    "missed_count",
+    "rebuilt_from_results",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskState:
+    """A task's last_run.json: counters, the next run promised, the last 20 runs.
+
+    The original design's keys keep their meaning; bassi-tui adds ``once_fired`` (a ``once``
+    task never fires again), ``last_scheduled_fire`` (the slot the last scheduled run was for),
+    ``schedule_key`` (the schedule that slot and ``next_run`` were computed from: a changed
+    schedule anchors anew) and ``missed_count``.
+    """
+
+    task_name: str
+    last_run: datetime | None = None
+    next_run: datetime | None = None
+    run_count: int = 0
+    success_count: int = 0
+    failure_count: int = 0
+    last_status: str | None = None
+    last_duration_seconds: float | None = None
+    last_result_file: str | None = None  # "results/<name>"
+    history: tuple[HistoryEntry, ...] = ()
+    once_fired: bool = False
+    last_scheduled_fire: datetime | None = None
+    schedule_key: str | None = None
+    missed_count: int = 0
+    rebuilt_from_results: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    #: Read from a file whose known keys had values of the wrong type (not written back).
+    damaged: bool = field(default=False, compare=False)
+
+    @property
+    def last_success(self) -> bool | None:
+        """Whether the last run succeeded; None before any run."""
+        return None if self.last_status is None else self.last_status == "success"
+
+    def replace(self, **changes: Any) -> TaskState:
+        """A copy with ``changes``."""
+        return dataclasses.replace(self, **changes)
+
+    def with_run(
+        self,
+        *,
+        timestamp: datetime,
+        status: str,
+        duration: float,
+        result_file: str | None,
+        error: str | None,
+        next_run: datetime | None,
+    ) -> TaskState:
+        """This state with one more history entry: a finished run (counted) or a skipped or
+        missed fire (history only). ``result_file`` is ``results/<name>`` or a bare name.
+
+        Applying the same run twice changes nothing more (a state rebuilt from the results
+        while the run was being recorded already holds it).
+        """
+        result = result_path(result_name(result_file))
+        entry = HistoryEntry(timestamp, status, round(duration, 3), result, error)
+        if self.history and self.history[0] == entry:
+            return self.replace(next_run=next_run)
+        changes: dict[str, Any] = {
+            "next_run": next_run,
+            "history": (entry, *self.history)[:HISTORY_LIMIT],
+        }
+        if status not in NOT_RUNS:
+            changes.update(
+                run_count=self.run_count + 1,
+                last_run=timestamp,
+                last_status=status,
+                last_duration_seconds=round(duration, 3),
+            )
+            if status == "success":
+                changes["success_count"] = self.success_count + 1
+            else:
+                changes["failure_count"] = self.failure_count + 1
+            if result is not None:
+                changes["last_result_file"] = result
+        return self.replace(**changes)
+
+    def to_json(self) -> dict[str, Any]:
+        """last_run.json's content (the one writer of these keys)."""
+        data: dict[str, Any] = {
+            "task_name": self.task_name,
+            "last_run": _iso(self.last_run),
+            "next_run": _iso(self.next_run),
+            "run_count": self.run_count,
+            "success_count": self.success_count,
+            "failure_count": self.failure_count,
+            "last_status": self.last_status,
+            "last_duration_seconds": self.last_duration_seconds,
+            "last_result_file": self.last_result_file,
+            "history": [entry.to_json() for entry in self.history],
+        }
+        if self.once_fired:
+            data["once_fired"] = True
+        if self.last_scheduled_fire is not None:
+            data["last_scheduled_fire"] = self.last_scheduled_fire.isoformat()
+        if self.schedule_key is not None:
+            data["schedule_key"] = self.schedule_key
+        if self.missed_count:
+            data["missed_count"] = self.missed_count
+        if self.rebuilt_from_results:
+            data["rebuilt_from_results"] = True
+        for key, value in self.extra.items():
+            data.setdefault(key, value)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], task_name: str) -> TaskState:
+        """Read last_run.json's content (the one reader of these keys).
+
+        A known key whose value has the wrong type (``"run_count": "many"``) reads as absent and
+        marks the state ``damaged``, for the caller to rebuild it from the runs' records.
+        """
+        damaged = False
+
+        def typed(key: str, convert: Any, default: Any = None) -> Any:
+            nonlocal damaged
+            value = data.get(key)
+            if value is None:
+                return default
+            got = convert(value)
+            if got is None:
+                damaged = True
+                return default
+            return got
+
+        def count(value: object) -> int | None:
+            got = _int(value)
+            return got if got is not None and got >= 0 else None
+
+        raw_history = data.get("history")
+        history: list[HistoryEntry] = []
+        if raw_history is not None and not isinstance(raw_history, list):
+            damaged = True
+        for item in raw_history if isinstance(raw_history, list) else []:
+            entry = HistoryEntry.from_json(item)
+            if entry is not None:
+                history.append(entry)
+        last_file = result_name(data.get("last_result_file"))
+        return cls(
+            task_name=task_name,
+            last_run=typed("last_run", _time),
+            next_run=typed("next_run", _time),
+            run_count=typed("run_count", count, 0),
+            success_count=typed("success_count", count, 0),
+            failure_count=typed("failure_count", count, 0),
+            last_status=typed("last_status", _str),
+            last_duration_seconds=typed("last_duration_seconds", _num),
+            last_result_file=result_path(last_file),
+            history=tuple(history[:HISTORY_LIMIT]),
+            once_fired=data.get("once_fired") is True,
+            last_scheduled_fire=typed("last_scheduled_fire", _time),
+            schedule_key=_str(data.get("schedule_key")),
+            missed_count=typed("missed_count", count, 0),
+            rebuilt_from_results=data.get("rebuilt_from_results") is True,
+            extra={k: v for k, v in data.items() if k not in _STATE_KEYS},
+            damaged=damaged,
+        )
