@@ -97,7 +97,7 @@ class SharedRotatingFileHandler(RotatingFileHandler):
                 moved = True
             if moved:
                 self.stream.close()
-                self.stream = None  # type: ignore[assignment]  # reopened by emit, as with delay
+                self.stream = None  # reopened by FileHandler.emit, as with delay=True
         super().emit(record)
 
 
