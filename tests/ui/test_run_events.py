@@ -1,0 +1,81 @@
+"""The app follows runs by their own events: results/ is read on selecting a task, not per run."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from bassi_tui.scheduler.engine import Engine
+from bassi_tui.store.records import RunRecord
+from bassi_tui.ui.app import BassiApp
+from bassi_tui.ui.big_text import BigText
+from bassi_tui.ui.live_text import LiveText
+from bassi_tui.ui.result_view import ResultView, merge_runs
+from bassi_tui.ui.task_list import TaskList
+from tests.helpers import make_task
+from tests.ui.conftest import text_of, wait_until
+
+SIZE = (120, 36)
+T0 = datetime(2026, 5, 1, 9, 0, tzinfo=timezone(timedelta(hours=2)))
+
+
+class CountingEngine(Engine):
+    """The real engine, counting how often the app lists a task's results/."""
+
+    listed = 0
+
+    def results(self, name: str) -> list[RunRecord]:
+        self.listed += 1
+        return super().results(name)
+
+
+def record(folder: Path, stem: str, status: str) -> RunRecord:
+    results = folder / "results"
+    return RunRecord(results / f"{stem}.json", results / f"{stem}.txt", "t", status, start=T0)
+
+
+def test_a_history_read_before_a_run_began_gets_the_run_on_top(tmp_path: Path) -> None:
+    read = [record(tmp_path, "2026-05-01_08-00-00", "success")]
+    running = record(tmp_path, "2026-05-01_09-00-00", "running")
+    assert merge_runs(read, [running]) == [running, *read]
+
+
+def test_what_the_events_told_wins_unless_the_file_says_the_run_is_over(tmp_path: Path) -> None:
+    running = record(tmp_path, "2026-05-01_09-00-00", "running")
+    done = record(tmp_path, "2026-05-01_09-00-00", "success")
+    assert merge_runs([running], [done]) == [done]  # read mid-run, ended since
+    assert merge_runs([done], [running]) == [done]  # the file is newer than the start event
+
+
+async def test_a_manual_run_of_the_selected_task_reads_no_results(
+    tasks_dir: Path, tmp_path: Path
+) -> None:
+    go = tmp_path / "go"
+    script = (
+        "import pathlib, time\n"
+        "print('live text', flush=True)\n"
+        f"while not pathlib.Path({str(go)!r}).exists(): time.sleep(0.02)\n"
+    )
+    (tmp_path / "wait.py").write_text(script)
+    config = f'executor: command\ncommand: ["{sys.executable}", "{tmp_path / "wait.py"}"]\n'
+    make_task(tasks_dir, "watched", config=config)
+    engine = CountingEngine(tasks_dir)
+    app = BassiApp(tasks_dir, engine=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        cards, viewer = app.query_one(TaskList), app.query_one(ResultView)
+        await wait_until(pilot, lambda: cards.selected == "watched", "the card")
+        await app.workers.wait_for_complete()
+        listed = engine.listed
+        assert listed >= 1  # selecting the task read its history
+        await pilot.press("r")
+        text = app.query_one(BigText)
+        await wait_until(pilot, lambda: "live text" in text_of(text), "the live text")
+        assert isinstance(text.document, LiveText) and viewer.records[0].running
+        go.touch()
+        await wait_until(
+            pilot, lambda: bool(viewer.records) and viewer.records[0].status == "success", "end"
+        )
+        await app.workers.wait_for_complete()
+        assert engine.listed == listed  # the run's own events told it all
+        assert len(viewer.records) == 1
