@@ -34,9 +34,20 @@ from bassi_tui.scheduler.events import (
     TaskView,
 )
 from bassi_tui.scheduler.lock import InstanceLock
-from bassi_tui.scheduler.requests import take_requests, write_request
+from bassi_tui.scheduler.requests import (
+    ensure_requests_dir,
+    pending_requests,
+    take_requests,
+    write_request,
+)
 from bassi_tui.scheduler.run_manager import RunManager
-from bassi_tui.scheduler.triggers import anchor_for, build_trigger, describe_schedule
+from bassi_tui.scheduler.triggers import (
+    anchor_for,
+    build_trigger,
+    describe_schedule,
+    once_note,
+    once_runs_late,
+)
 from bassi_tui.store import edit
 from bassi_tui.store.fstype import POLL_DELAY_MS, needs_polling
 from bassi_tui.store.loading import (
@@ -70,6 +81,8 @@ CLOCK_CHECK_S = 5.0
 QUIET_START_OVER = 100
 #: How often a monitor tries to take the lock over from the scheduling instance.
 TAKEOVER_POLL_S = 1.0
+#: How often the scheduler looks for run requests the watcher may have missed.
+REQUEST_POLL_S = 1.0
 
 
 def _read_live(path: Path) -> tuple[TaskState, RunRecord | None]:
@@ -117,6 +130,7 @@ class Engine(StateKeeping):
         self.started = False
         #: The bulk next_run write after a start; stop() lets it finish (a promise must land).
         self._promising: set[asyncio.Task[None]] = set()
+        self._requests_lock = asyncio.Lock()
 
     # -- events -------------------------------------------------------------------------------
 
@@ -175,7 +189,7 @@ class Engine(StateKeeping):
         self.spawn(self._clock_watchdog(), "clock-watchdog")
         if self.role == "scheduler":
             await self._settle_downtime()
-            await self._process_requests()
+            await self._serve_requests()
         else:
             self._announce_monitor()
             self.spawn(self._takeover_loop(), "takeover")
@@ -279,7 +293,7 @@ class Engine(StateKeeping):
             self._remove(gone)
         await self._settle_downtime()
         self.emit(RoleChanged("scheduler"))
-        await self._process_requests()
+        await self._serve_requests()
 
     async def stop(self) -> None:
         """Stop watching and scheduling; runs in flight are recorded as interrupted.
@@ -501,6 +515,9 @@ class Engine(StateKeeping):
         now = datetime.now(UTC)
         trigger = build_trigger(task.schedule, anchor=anchor_for(task.schedule, state, now))
         if trigger.get_next_fire_time(None, now) is None:
+            if once_runs_late(task.schedule, state, now):
+                self.say("info", f"Task {task.name}: its once time passed just now: running it")
+                self.start_run(task.name, "scheduled", scheduled_for=task.schedule.run_at)
             return
         self._scheduler.add_job(
             _fire_job, trigger, args=[self, task.name], id=task.name, name=task.name
@@ -520,16 +537,35 @@ class Engine(StateKeeping):
         state = self._states.get(name)
         return state.next_run if state is not None else None
 
+    async def _serve_requests(self) -> None:
+        """As the scheduler: take requests now, and look for missed ones every second.
+
+        The watcher is the fast path; the poll catches what it can miss (a request in a folder
+        it has not seen yet, a process that was stopped by SIGSTOP or Ctrl-Z meanwhile).
+        """
+        await asyncio.to_thread(ensure_requests_dir, self.tasks_dir)
+        await self._process_requests()
+        self.spawn(self._poll_requests(), "request-poll")
+
+    async def _poll_requests(self) -> None:
+        while self.role == "scheduler" and not self._runs.closed:
+            await asyncio.sleep(REQUEST_POLL_S)
+            if pending_requests(self.tasks_dir):
+                await self._process_requests()
+
     async def _process_requests(self) -> None:
         """Start the runs other instances asked for (``r`` in a monitor, ``bassi-tui run``)."""
-        if self._runs.closed:
-            return  # stopping: the requests stay for the next scheduling instance
-        for request in await asyncio.to_thread(take_requests, self.tasks_dir, self.clock()):
-            if request.task not in self._tasks:
-                self.say("warning", f"Run request for unknown task {request.task!r} ignored")
-                continue
-            self.say("info", f"Run of {request.task} requested by another instance", request.task)
-            self.start_run(request.task, "manual", request_id=request.id)
+        async with self._requests_lock:  # the watcher and the poll never take a request twice
+            if self._runs.closed:
+                return  # stopping: the requests stay for the next scheduling instance
+            for request in await asyncio.to_thread(take_requests, self.tasks_dir, self.clock()):
+                if request.task not in self._tasks:
+                    self.say("warning", f"Run request for unknown task {request.task!r} ignored")
+                    continue
+                self.say(
+                    "info", f"Run of {request.task} requested by another instance", request.task
+                )
+                self.start_run(request.task, "manual", request_id=request.id)
 
     # -- views --------------------------------------------------------------------------------
 
@@ -558,6 +594,7 @@ class Engine(StateKeeping):
             running_since=self._runs.running_since(name) or (remote.start if remote else None),
             executor=task.config.executor,
             last_error=last.error if last is not None and last.status != "success" else None,
+            note=once_note(schedule, state, self.clock()) if schedule is not None else None,
         )
 
     def views(self) -> list[TaskView]:

@@ -39,6 +39,8 @@ class TaskView:
     executor: str = "anthropic"
     #: Why the last run did not succeed (None after a success or before any run).
     last_error: str | None = None
+    #: Something to know about the schedule (a once task that will never run).
+    note: str | None = None
 
     @property
     def ok(self) -> bool:

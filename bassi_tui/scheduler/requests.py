@@ -33,6 +33,45 @@ class RunRequestFile:
     path: Path
 
 
+def ensure_requests_dir(tasks_dir: Path) -> None:
+    """Create ``.requests/`` ahead of any request (the scheduling instance, at start).
+
+    A request written into a folder created by the same write can be missed by the watcher
+    (inotify learns of the folder after the file is in it); a folder that already exists when
+    the watcher is armed is watched from the start.
+    """
+    with contextlib.suppress(OSError):
+        (tasks_dir / REQUESTS_DIR).mkdir(exist_ok=True)
+
+
+def pending_requests(tasks_dir: Path) -> bool:
+    """True when ``.requests/`` holds a request file (a cheap look, for the scheduler's poll)."""
+    try:
+        return any(
+            n.endswith(".json") and not is_temp_file(n)
+            for n in os.listdir(tasks_dir / REQUESTS_DIR)
+        )
+    except OSError:
+        return False
+
+
+def withdraw_request(tasks_dir: Path, request_id: str) -> bool:
+    """Take back a request nobody has taken yet; False when the scheduler already took it."""
+    folder = tasks_dir / REQUESTS_DIR
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return False
+    for name in names:
+        if name.endswith(f"-{request_id}.json"):
+            try:
+                (folder / name).unlink()
+            except FileNotFoundError:
+                return False
+            return True
+    return False
+
+
 def write_request(tasks_dir: Path, task: str) -> str:
     """Ask the scheduling instance to run ``task`` now; returns the request id."""
     folder = tasks_dir / REQUESTS_DIR

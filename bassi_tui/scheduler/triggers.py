@@ -50,6 +50,8 @@ __all__ = [
     "build_trigger",
     "describe_schedule",
     "next_fire_times",
+    "once_note",
+    "once_runs_late",
     "parse_cron",
     "resolve_zone",
     "schedule_key",
@@ -169,3 +171,33 @@ def anchor_for(schedule: Schedule, state: TaskState, now: datetime) -> datetime 
     if anchor > now + ahead:
         return None
     return anchor
+
+
+#: A ``once`` task first seen this long after its time still runs (the original design's way
+#: to test a task now is a once task at the current time); an older one never runs.
+ONCE_LATE_OK = timedelta(hours=1)
+
+
+def once_runs_late(schedule: Schedule, state: TaskState, now: datetime) -> bool:
+    """True for a ``once`` task seen for the first time less than an hour after its time.
+
+    First seen: never fired, never promised, no history. A once task whose promised time
+    passed while bassi-tui was down is a missed fire instead (``missed_task_policy``).
+    """
+    if schedule.type != "once" or schedule.run_at is None:
+        return False
+    if state.once_fired or state.next_run is not None or state.history:
+        return False
+    return now - ONCE_LATE_OK <= schedule.run_at <= now
+
+
+def once_note(schedule: Schedule, state: TaskState, now: datetime) -> str | None:
+    """What to say of a ``once`` task that will not fire any more; None otherwise."""
+    if schedule.type != "once" or schedule.run_at is None:
+        return None
+    if state.once_fired:
+        return "ran once: it will not run again"
+    if schedule.run_at < now - ONCE_LATE_OK and state.next_run is None and not state.history:
+        when = schedule.run_at.strftime("%Y-%m-%d %H:%M")
+        return f"its time ({when}) had passed when it was first seen: it will never run"
+    return None

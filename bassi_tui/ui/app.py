@@ -31,6 +31,7 @@ from bassi_tui.scheduler.engine import Engine
 from bassi_tui.scheduler.events import EngineEvent, LogLine, TaskChanged, TaskView
 from bassi_tui.scheduler.lock import InstanceLock
 from bassi_tui.scheduler.logbridge import log_events
+from bassi_tui.scheduler.signals import exit_code, on_stop_signals, signal_name
 from bassi_tui.store.preload import Preload
 from bassi_tui.store.records import RunRecord
 from bassi_tui.store.state import local_now
@@ -131,8 +132,13 @@ class BassiApp(TaskActionsApp):
         show_log: bool | None = None,
         lock: InstanceLock | None = None,
         preload: Preload | None = None,
+        handle_signals: bool = False,
     ) -> None:
         super().__init__()
+        #: Stop cleanly on SIGHUP (a dropped SSH connection), SIGTERM and SIGINT (the command
+        #: line sets it; tests leave the test runner's handlers alone).
+        self.handle_signals = handle_signals
+        self._restore_signals: Callable[[], None] | None = None
         self.tasks_dir = tasks_dir
         self.demo = demo
         self.clock = clock
@@ -173,6 +179,8 @@ class BassiApp(TaskActionsApp):
             show_log = self.size.height >= LOG_MIN_HEIGHT
         self.query_one(LogPane).display = show_log
         self._unsubscribe = self.engine.subscribe(self._on_engine_event)
+        if self.handle_signals:
+            self._restore_signals = on_stop_signals(self._on_stop_signal)
         self.set_interval(FLUSH_INTERVAL, self._flush_output, name="live-output")
         cards.focus()
         self.run_worker(
@@ -206,10 +214,20 @@ class BassiApp(TaskActionsApp):
     def _no_tasks_text(self) -> str:
         return f"No task folders in {short_path(self.tasks_dir)} yet."
 
+    def _on_stop_signal(self, signum: int) -> None:
+        """SIGHUP, SIGTERM or SIGINT: quit as ``q`` does (runs in flight are recorded as
+        interrupted by the engine's stop); the exit code says which signal it was."""
+        self.engine.say("warning", f"{signal_name(signum)}: quitting, runs in flight are recorded")
+        self.exit(return_code=exit_code(signum))
+
     async def on_unmount(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
-        await self.engine.stop()
+        try:
+            await self.engine.stop()
+        finally:
+            if self._restore_signals is not None:
+                self._restore_signals()
 
     # -- engine events ------------------------------------------------------------------------
 

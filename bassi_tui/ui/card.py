@@ -71,6 +71,8 @@ def _last_line(view: TaskView, now: datetime) -> CardLine:
         (f"{fmt.status_symbol(status)} {status}", fmt.status_tone(status)),
         (f" {fmt.ago(view.last_run, now)}", "muted"),
     ]
+    if view.last_error and status != "success":
+        pieces.append((f" · {one_line(view.last_error)}", "error"))
     runs = f"{view.run_count} run" + ("" if view.run_count == 1 else "s")
     rate = fmt.rate(view.success_count, view.failure_count)
     return CardLine(tuple(pieces), ((runs + (f" · {rate}" if rate else ""), "muted"),))
@@ -82,4 +84,7 @@ def card_lines(view: TaskView, now: datetime, width: int) -> tuple[CardLine, Car
     if not view.ok:
         first, second = _problem_lines(view, width)
         return head, first, second
-    return head, CardLine((("  " + one_line(view.description), "muted"),)), _last_line(view, now)
+    about: list[Piece] = [("  " + one_line(view.description), "muted")]
+    if view.note:
+        about.append((f" · {one_line(view.note)}", "warning"))
+    return head, CardLine(tuple(about)), _last_line(view, now)

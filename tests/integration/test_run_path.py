@@ -13,6 +13,7 @@ import pytest
 from bassi_tui.commands import next_command
 from bassi_tui.scheduler.engine import Engine
 from bassi_tui.scheduler.events import RunFinished, RunStarted, TaskChanged
+from bassi_tui.scheduler.requests import REQUESTS_DIR, withdraw_request, write_request
 from bassi_tui.scheduler.triggers import schedule_key
 from bassi_tui.store.parse import load_task
 from bassi_tui.store.records import TaskState
@@ -164,3 +165,58 @@ async def test_next_agrees_with_the_engine_after_a_restart(
     printed = datetime.fromisoformat(capsys.readouterr().out.strip())
     assert promised is not None and engine_next == promised
     assert printed == promised.replace(microsecond=0)  # `next` prints whole seconds
+
+
+def once_at(when: datetime) -> str:
+    return f"type: once\ndatetime: '{when.astimezone():%Y-%m-%d %H:%M:%S}'\n"
+
+
+async def test_a_once_task_first_seen_just_after_its_time_runs(engine: Engine) -> None:
+    folder = make_task(
+        engine.tasks_dir, "now", schedule=once_at(datetime.now(UTC) - timedelta(minutes=10))
+    )
+    events = EventLog(engine)
+    await engine.start()
+    done = await events.wait_for(lambda e: isinstance(e, RunFinished))
+    await engine.stop()
+    assert isinstance(done, RunFinished) and done.status == "success"
+    assert done.record.trigger == "scheduled"
+    assert json.loads((folder / "last_run.json").read_text())["once_fired"] is True
+    view = engine.view("now")
+    assert view is not None and view.note == "ran once: it will not run again"
+
+
+async def test_a_once_task_first_seen_long_after_its_time_says_it_never_runs(
+    engine: Engine,
+) -> None:
+    folder = make_task(
+        engine.tasks_dir, "stale", schedule=once_at(datetime.now(UTC) - timedelta(hours=3))
+    )
+    await engine.start()
+    await engine.wait_idle()
+    view = engine.view("stale")
+    await engine.stop()
+    assert view is not None and view.next_run is None
+    assert view.note is not None and "will never run" in view.note
+    assert statuses(folder) == []
+
+
+async def test_a_request_the_watcher_never_saw_is_still_taken(tmp_path: Path) -> None:
+    make_task(tmp_path, "asked")
+    engine = Engine(tmp_path, watch=False)  # no watcher at all: only the poll can see it
+    events = EventLog(engine)
+    await engine.start()
+    try:
+        assert (tmp_path / REQUESTS_DIR).is_dir()  # made before any request can be written
+        request_id = write_request(tmp_path, "asked")
+        done = await events.wait_for(lambda e: isinstance(e, RunFinished))
+        assert isinstance(done, RunFinished) and done.record.run_request == request_id
+    finally:
+        await engine.stop()
+
+
+def test_a_request_not_taken_yet_can_be_withdrawn(tmp_path: Path) -> None:
+    request_id = write_request(tmp_path, "t")
+    assert withdraw_request(tmp_path, request_id)
+    assert not withdraw_request(tmp_path, request_id)  # gone: taken or withdrawn
+    assert list((tmp_path / REQUESTS_DIR).iterdir()) == []
