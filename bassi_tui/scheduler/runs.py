@@ -62,6 +62,9 @@ class RunContext:
     request_id: str | None = None  # set when a monitor or `bassi-tui run` asked for this run
     #: The schedule the slot was computed from (kept with ``last_scheduled_fire``).
     schedule_key: str | None = None
+    #: Leave last_run.json's ``next_run`` as it is (``bassi-tui run`` with no scheduler: the
+    #: promise a stopped scheduler made is what the next start counts missed fires from).
+    keep_next_run: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +140,7 @@ def _record_state(task: Task, ctx: RunContext, record: RunRecord) -> TaskState:
             duration=record.duration or 0.0,
             result_file=record.result_file,
             error=record.error,
-            next_run=ctx.next_run,
+            next_run=state.next_run if ctx.keep_next_run else ctx.next_run,
         )
         if ctx.trigger == "scheduled" and ctx.scheduled_for is not None:
             new = new.replace(last_scheduled_fire=ctx.scheduled_for, schedule_key=ctx.schedule_key)

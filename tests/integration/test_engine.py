@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -257,8 +256,7 @@ async def test_stop_while_a_run_opens_its_files_records_it_interrupted(engine: E
     await engine.wait_watching()
     await engine.wait_promised()  # from here, stop() reaches the runs without yielding
     engine.run_now("starting")
-    await asyncio.sleep(0)  # the run is now waiting on its files being opened in a thread
-    await engine.stop()
+    await engine.stop()  # the run begins as stop() starts, and is opening its files
     done = await events.wait_for(finished("starting"))
     assert isinstance(done, RunFinished) and done.status == "interrupted"
     assert done.meta_file is not None
