@@ -6,12 +6,17 @@
     bassi-tui run TASK
 
 The tasks dir is ``--tasks-dir``, else ``$BASSI_TASKS_DIR``, else ``~/.bassi/tasks-scheduler``.
+Only that default is created when missing; a dir that was given must exist (a typo must not
+start a scheduler of nothing), and every unusable dir is one line and exit code 2
+(:mod:`bassi_tui.store.tasks_dir`). The app logs to :data:`DEFAULT_LOG_FILE` (or ``--log-file``),
+headless to stderr (and ``--log-file``); the log file rotates (scheduler.logbridge).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -27,11 +32,34 @@ if TYPE_CHECKING:
 
 DEFAULT_TASKS_DIR = Path("~/.bassi/tasks-scheduler")
 
+DEFAULT_LOG_FILE = Path("~/.bassi/bassi-tui.log")
+"""The app's log file when no ``--log-file`` is given: the app draws on the terminal, so its log
+goes here (rotated at 5 MiB, 3 backups kept). Headless logs to stderr, and to ``--log-file``."""
+
+EXIT_USAGE = 2
+"""Exit code for a tasks dir or log file that cannot be used (as argparse for bad arguments)."""
+
 
 def resolve_tasks_dir(arg: str | None) -> Path:
     """--tasks-dir, then $BASSI_TASKS_DIR, then ~/.bassi/tasks-scheduler."""
     raw = arg or os.environ.get("BASSI_TASKS_DIR") or str(DEFAULT_TASKS_DIR)
     return Path(raw).expanduser().resolve()
+
+
+def tasks_dir_given(arg: str | None) -> bool:
+    """True when the tasks dir was named (--tasks-dir or $BASSI_TASKS_DIR), not the default."""
+    return bool(arg or os.environ.get("BASSI_TASKS_DIR"))
+
+
+def _usable_tasks_dir(path: Path, *, create: bool, write: bool) -> bool | None:
+    """prepare_tasks_dir, its error printed as one line: None when unusable, else "created"."""
+    from bassi_tui.store.tasks_dir import TasksDirError, prepare_tasks_dir
+
+    try:
+        return prepare_tasks_dir(path, create=create, write=write)
+    except TasksDirError as exc:
+        print(f"bassi-tui: {exc}", file=sys.stderr)
+        return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,7 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"bassi-tui {__version__}")
-    parser.add_argument("--log-file", metavar="PATH", help="also write the log to this file")
+    parser.add_argument(
+        "--log-file",
+        metavar="PATH",
+        help="write the log to this file, rotated at 5 MiB (app default: ~/.bassi/bassi-tui.log)",
+    )
     parser.add_argument("--headless", action="store_true", help="run the engine with no UI")
     parser.add_argument(
         "--demo", action="store_true", help="use the offline demo tasks (~/.bassi/demo-tasks)"
@@ -76,34 +108,61 @@ def main(argv: list[str] | None = None) -> int:
         from bassi_tui.commands import check_command
 
         return check_command(resolve_tasks_dir(args.dir or tasks_arg))
-    if args.command == "next":
-        from bassi_tui.commands import next_command
+    if args.command in ("next", "run"):
+        tasks_dir = resolve_tasks_dir(tasks_arg)
+        # next only reads; run writes (its result, last_run.json, the lock). Neither creates.
+        if _usable_tasks_dir(tasks_dir, create=False, write=args.command == "run") is None:
+            return EXIT_USAGE
+        if args.command == "next":
+            from bassi_tui.commands import next_command
 
-        return next_command(resolve_tasks_dir(tasks_arg), args.task, args.n)
-    if args.command == "run":
+            return next_command(tasks_dir, args.task, args.n)
         from bassi_tui.commands import run_command
 
-        return run_command(resolve_tasks_dir(tasks_arg), args.task)
+        return run_command(tasks_dir, args.task)
+
+    import logging
 
     from bassi_tui.scheduler.logbridge import configure_logging
 
-    if args.demo and tasks_arg is None:
-        from bassi_tui.demo import default_demo_dir, ensure_demo_tasks
+    # The log first, so that creating the tasks dir is logged; the app's default is a file.
+    log_file = args.log_file
+    if not args.headless and not log_file:
+        log_file = str(DEFAULT_LOG_FILE.expanduser())
+        with contextlib.suppress(OSError):  # if it fails, configure_logging will say why
+            Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        configure_logging(to_stderr=args.headless, log_file=log_file)
+    except OSError as exc:
+        print(
+            f"bassi-tui: cannot open the log file {log_file}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
 
-        tasks_dir = ensure_demo_tasks(default_demo_dir())
+    demo_only = args.demo and tasks_arg is None
+    if demo_only:
+        from bassi_tui.demo import default_demo_dir
+
+        tasks_dir = default_demo_dir()
     else:
         tasks_dir = resolve_tasks_dir(tasks_arg)
-        if args.demo:
-            from bassi_tui.demo import ensure_demo_tasks
+    # The default dir and a --demo dir are made when missing; a dir that was given is not.
+    create = args.demo or not tasks_dir_given(tasks_arg)
+    created = _usable_tasks_dir(tasks_dir, create=create, write=True)
+    if created is None:
+        return EXIT_USAGE
+    if created:
+        logging.getLogger("bassi_tui").info(
+            "Created the tasks dir %s (it did not exist)", tasks_dir
+        )
+    if args.demo:
+        from bassi_tui.demo import ensure_demo_tasks
 
-            ensure_demo_tasks(tasks_dir)
+        ensure_demo_tasks(tasks_dir)
     if args.headless:
-        configure_logging(to_stderr=True, log_file=args.log_file)
         return asyncio.run(_headless(tasks_dir, args.poll, *_read_ahead(tasks_dir)))
     lock, preload = _read_ahead(tasks_dir)  # the workers read while the UI is imported
-    log_file = args.log_file or str(Path("~/.bassi/bassi-tui.log").expanduser())
-    Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-    configure_logging(to_stderr=False, log_file=log_file)
     from bassi_tui.ui.app import BassiApp
 
     app = BassiApp(tasks_dir, force_polling=args.poll, demo=args.demo, lock=lock, preload=preload)
@@ -116,8 +175,7 @@ def _read_ahead(tasks_dir: Path) -> tuple[InstanceLock, Preload | None]:
     from bassi_tui.scheduler.lock import InstanceLock
     from bassi_tui.store.preload import Preload
 
-    tasks_dir.mkdir(parents=True, exist_ok=True)
-    lock = InstanceLock(tasks_dir)
+    lock = InstanceLock(tasks_dir)  # main has checked the dir (there, a folder, writable)
     return lock, Preload.begin(tasks_dir, recover=lock.try_acquire())
 
 
