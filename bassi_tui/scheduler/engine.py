@@ -8,7 +8,6 @@ names, starts runs (scheduled or manual) and reports everything through plain ev
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import threading
 import time
@@ -16,9 +15,6 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bassi_tui.executor.runners import close_runners
 from bassi_tui.scheduler.downtime import StateKeeping
@@ -33,6 +29,8 @@ from bassi_tui.scheduler.events import (
     TaskChanged,
     TaskView,
 )
+from bassi_tui.scheduler.following import Following
+from bassi_tui.scheduler.jobs import Jobs
 from bassi_tui.scheduler.lock import InstanceLock
 from bassi_tui.scheduler.requests import (
     ensure_requests_dir,
@@ -68,9 +66,6 @@ from bassi_tui.store.watcher import ChangeKind, TaskWatcher
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[EngineEvent], None]
-#: A fire is never dropped for being late (a busy loop, a suspended laptop); late fires of one
-#: job coalesce into one run.
-JOB_DEFAULTS: dict[str, Any] = {"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
 #: A folder that is broken right after a change is re-read once more after this delay: watchfiles
 #: can miss files created inside a brand-new folder.
 SETTLE_RECHECK_S = 0.3
@@ -111,10 +106,9 @@ class Engine(StateKeeping):
         self._tasks: dict[str, Task] = {}
         self._states: dict[str, TaskState] = {}
         self._runs = RunManager(self)
-        self._slots: dict[str, datetime] = {}
         self._subscribers: list[Subscriber] = []
         self._background: set[asyncio.Task[Any]] = set()
-        self._scheduler: AsyncIOScheduler | None = None
+        self._jobs = Jobs(self._fire)
         self._watcher: TaskWatcher | None = None
         self._lock = lock if lock is not None else InstanceLock(tasks_dir)
         #: Folders being read ahead since launch (the command line starts it), used by start().
@@ -126,7 +120,7 @@ class Engine(StateKeeping):
         #: "scheduler" runs tasks; "monitor" shows another instance's runs and forwards `r`.
         self.role: Role = "monitor"
         #: Monitors: runs in flight in the scheduling instance, seen in results/ metadata.
-        self._remote_runs: dict[str, RunRecord] = {}
+        self._following = Following()
         self.started = False
         #: The bulk next_run write after a start; stop() lets it finish (a promise must land).
         self._promising: set[asyncio.Task[None]] = set()
@@ -174,15 +168,12 @@ class Engine(StateKeeping):
             return  # stop() was called while loading (quit during a long start)
         if self._abort.is_set():
             return
-        self._scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
-        self._scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
-        # Paused while the jobs are added: a running scheduler wakes up on every add_job.
-        self._scheduler.start(paused=True)
+        self._jobs.start()
         quiet = len(loaded) > QUIET_START_OVER
         for got in loaded:
             self._say_notes(got.task.name, got.notes)
             self._apply(got.task, got.state, new=True, sync=False, quiet=quiet, announce=False)
-        self._scheduler.resume()
+        self._jobs.resume()
         self.started = True
         took = time.monotonic() - began
         self.say("info", f"Loaded {self.tasks_dir} ({self._summary()}) in {took:.1f} s")
@@ -249,10 +240,10 @@ class Engine(StateKeeping):
         while True:
             await asyncio.sleep(CLOCK_CHECK_S)
             now_offset = time.time() - time.monotonic()
-            if abs(now_offset - offset) > 1.0 and self._scheduler is not None:
+            if abs(now_offset - offset) > 1.0:
                 jump = now_offset - offset
                 self.say("info", f"Wall clock moved {jump:+.0f} s (resume or clock change)")
-                self._scheduler.wakeup()
+                self._jobs.wakeup()
             offset = now_offset
 
     def _summary(self) -> str:
@@ -278,7 +269,7 @@ class Engine(StateKeeping):
 
     async def _become_scheduler(self) -> None:
         self.role = "scheduler"
-        self._remote_runs.clear()
+        self._following.clear()
         self.say("warning", "The scheduling instance stopped: this one schedules now")
         names = list_task_folders(self.tasks_dir)
         try:
@@ -306,8 +297,7 @@ class Engine(StateKeeping):
         if self._watcher is not None:
             self._watcher.stop()
         await self._runs.close()
-        if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+        self._jobs.shutdown()
         await self.wait_promised()
         if self._preload is not None:
             self._preload.close()
@@ -411,30 +401,15 @@ class Engine(StateKeeping):
                 continue
             before = self.view(name)
             self._states[name] = state
-            announced = self._remote_runs.get(name)
+            seen = self._following.look(name, before_state, state, latest)
             told = False
-            if announced is not None and (
-                latest is None or latest.run_id != announced.run_id or not latest.running
-            ):
-                done = latest if latest is not None and latest.run_id == announced.run_id else None
-                if done is None:
-                    done = await asyncio.to_thread(read_run, announced.meta_file)
-                del self._remote_runs[name]
-                self.emit(RunFinished(name, done or announced, self.view(name)))
+            if (ended := seen.ended) is not None:
+                if ended.running:  # the newest record is another run: read this one's end
+                    ended = await asyncio.to_thread(read_run, ended.meta_file) or ended
+                self.emit(RunFinished(name, ended, self.view(name)))
                 told = True
-            if latest is not None and latest.running and name not in self._remote_runs:
-                self._remote_runs[name] = latest
-                self.emit(RunStarted(name, latest, self.view(name)))
-                told = True
-            elif (
-                not told
-                and latest is not None
-                and before_state is not None
-                and state.run_count > before_state.run_count
-                and latest.run_id != (announced.run_id if announced else None)
-            ):
-                # A run that began and ended between two looks: only its end is told.
-                self.emit(RunFinished(name, latest, self.view(name)))
+            if seen.began is not None:
+                self.emit(RunStarted(name, seen.began, self.view(name)))
                 told = True
             after = self.view(name)
             if not told and after != before:
@@ -456,8 +431,7 @@ class Engine(StateKeeping):
         self.emit(TaskChanged(name, "removed", None))
 
     def _unschedule(self, name: str) -> None:
-        if self._scheduler is not None and self._scheduler.get_job(name) is not None:
-            self._scheduler.remove_job(name)
+        self._jobs.remove(name)
 
     def _apply(
         self,
@@ -505,7 +479,7 @@ class Engine(StateKeeping):
             self.emit(TaskChanged(name, change, self.view(name)))
 
     def _schedule(self, task: Task, state: TaskState) -> None:
-        assert self._scheduler is not None and task.schedule is not None
+        assert task.schedule is not None
         self._unschedule(task.name)
         if self.role != "scheduler":
             return  # monitors show the scheduler's next_run from last_run.json
@@ -519,13 +493,10 @@ class Engine(StateKeeping):
                 self.say("info", f"Task {task.name}: its once time passed just now: running it")
                 self.start_run(task.name, "scheduled", scheduled_for=task.schedule.run_at)
             return
-        self._scheduler.add_job(
-            _fire_job, trigger, args=[self, task.name], id=task.name, name=task.name
-        )
+        self._jobs.add(task.name, trigger)
 
     def _job_next(self, name: str) -> datetime | None:
-        job = self._scheduler.get_job(name) if self._scheduler is not None else None
-        return job.next_run_time if job is not None else None
+        return self._jobs.next(name)
 
     def next_run(self, name: str) -> datetime | None:
         """When the task fires next: the job's time, or (monitors) what the scheduler wrote."""
@@ -576,7 +547,6 @@ class Engine(StateKeeping):
             return None
         state = self._states.get(name) or TaskState(name)
         schedule = task.schedule
-        remote = self._remote_runs.get(name)
         last = next((h for h in state.history if h.status not in NOT_RUNS), None)
         return TaskView(
             name=name,
@@ -591,7 +561,7 @@ class Engine(StateKeeping):
             run_count=state.run_count,
             success_count=state.success_count,
             failure_count=state.failure_count,
-            running_since=self._runs.running_since(name) or (remote.start if remote else None),
+            running_since=self._runs.running_since(name) or self._following.running_since(name),
             executor=task.config.executor,
             last_error=last.error if last is not None and last.status != "success" else None,
             note=once_note(schedule, state, self.clock()) if schedule is not None else None,
@@ -616,13 +586,7 @@ class Engine(StateKeeping):
 
     # -- runs ---------------------------------------------------------------------------------
 
-    def _on_submitted(self, event: JobSubmissionEvent) -> None:
-        # Runs before the job's coroutine starts, so _fire knows which slot it is for.
-        if event.scheduled_run_times:
-            self._slots[event.job_id] = event.scheduled_run_times[-1]
-
-    async def _fire(self, name: str) -> None:
-        slot = self._slots.pop(name, None) or datetime.now(UTC)
+    async def _fire(self, name: str, slot: datetime) -> None:
         self.start_run(name, "scheduled", scheduled_for=slot)
 
     def run_now(self, name: str) -> bool:
@@ -666,14 +630,3 @@ class Engine(StateKeeping):
     async def wait_idle(self) -> None:
         """Wait until no run is in flight or queued (for tests and clean shutdowns)."""
         await self._runs.wait_idle()
-
-
-async def _fire_job(engine: Engine, name: str) -> None:
-    """The job function of every task: a plain function, so APScheduler's checks stay cheap."""
-    await engine._fire(name)
-
-
-# APScheduler checks every new job's function against its arguments with inspect.signature,
-# which costs more than the rest of add_job; computed once here, a start over 10,000 tasks
-# skips recomputing it 10,000 times (inspect.signature returns a function's __signature__).
-_fire_job.__signature__ = inspect.signature(_fire_job)  # type: ignore[attr-defined]
