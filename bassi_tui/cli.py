@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -165,7 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     lock, preload = _read_ahead(tasks_dir)  # the workers read while the UI is imported
     from bassi_tui.ui.app import BassiApp
 
-    app = BassiApp(tasks_dir, force_polling=args.poll, demo=args.demo, lock=lock, preload=preload)
+    app = BassiApp(
+        tasks_dir,
+        force_polling=args.poll,
+        demo=args.demo,
+        lock=lock,
+        preload=preload,
+        handle_signals=True,
+    )
     app.run()
     return app.return_code or 0
 
@@ -184,19 +190,25 @@ async def _headless(
 ) -> int:
     from bassi_tui.scheduler.engine import Engine
     from bassi_tui.scheduler.logbridge import log_events
+    from bassi_tui.scheduler.signals import on_stop_signals, signal_name
 
     engine = Engine(tasks_dir, force_polling=poll, lock=lock, preload=preload)
     engine.subscribe(log_events)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await engine.start()
+
+    def on_signal(signum: int) -> None:
+        if not stop.is_set():
+            engine.say("info", f"{signal_name(signum)}: stopping (runs in flight are recorded)")
+        stop.set()
+
+    restore = on_stop_signals(on_signal)
     started = datetime.now(UTC)
     try:
+        await engine.start()
         await stop.wait()
     finally:
         await engine.stop()
+        restore()
     uptime = (datetime.now(UTC) - started).total_seconds()
     print(f"bassi-tui stopped after {uptime:.0f} s", file=sys.stderr)
     return 0
