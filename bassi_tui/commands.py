@@ -15,14 +15,17 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bassi_tui.scheduler.events import EngineEvent, RunOutput, RunRetrying, RunStarted
-from bassi_tui.scheduler.lock import InstanceLock
-from bassi_tui.scheduler.requests import write_request
+from bassi_tui.scheduler.lock import InstanceLock, TaskRunLock, task_run_holder
+from bassi_tui.scheduler.requests import withdraw_request, write_request
+from bassi_tui.scheduler.signals import exit_code, on_stop_signals, signal_name
 from bassi_tui.scheduler.triggers import (
     anchor_for,
     describe_schedule,
     next_fire_times,
+    once_note,
     resolve_zone,
 )
 from bassi_tui.store.inert import inert, inert_output
@@ -30,8 +33,11 @@ from bassi_tui.store.loading import list_task_folders
 from bassi_tui.store.models import Task
 from bassi_tui.store.parse import load_task
 from bassi_tui.store.records import RunRecord
-from bassi_tui.store.results import list_results, read_run
-from bassi_tui.store.state import read_state
+from bassi_tui.store.results import iter_results_newest, read_run
+from bassi_tui.store.state import local_now, read_state
+
+if TYPE_CHECKING:
+    from bassi_tui.scheduler.runs import Emit, Outcome
 
 #: How long `run` waits for the scheduling instance to start a requested run.
 PICKUP_TIMEOUT_S = 15.0
@@ -87,7 +93,12 @@ def check_command(tasks_dir: Path) -> int:
             broken += 1
             _print_problems(task)
         elif task.schedule is not None:
-            print(inert(f"ok  {name}: {describe_schedule(task.schedule)}"))
+            line = f"ok  {name}: {describe_schedule(task.schedule)}"
+            if task.schedule.type == "once":
+                state = read_state(task.path, repair=False).state
+                if note := once_note(task.schedule, state, datetime.now(UTC)):
+                    line += f" (warning: {note})"
+            print(inert(line))
     summary = f"{len(names)} task(s), {broken} with problems"
     print(summary, file=sys.stderr if broken else sys.stdout)
     return 1 if broken else 0
@@ -125,8 +136,9 @@ def run_command(tasks_dir: Path, name: str) -> int:
     """Run one task now, streaming its output to stdout; 0 only when the run succeeded.
 
     When another bassi-tui schedules this tasks dir, the run is asked of it (a request file) and
-    followed from its result files, so the task never runs twice at once. Otherwise this command
-    holds the instance lock for the length of the run.
+    followed from its result files, so the task never runs twice at once. Otherwise the run
+    happens here under the task's own run lock (not the instance lock: an app started meanwhile
+    schedules everything else, and skips this task's fires until the run is over).
     """
     task = _find_task(tasks_dir, name)
     if task is None:
@@ -134,19 +146,27 @@ def run_command(tasks_dir: Path, name: str) -> int:
     if not task.ok:
         _print_problems(task)
         return 1
-    lock = InstanceLock(tasks_dir)
-    if not lock.try_acquire():
-        return _run_through_scheduler(tasks_dir, task, lock)
+    # The task's lock first, then a look for a scheduler: a scheduler takes the instance lock
+    # first and looks at the task's lock before each run, so one of the two always sees the
+    # other.
+    run_lock = TaskRunLock(tasks_dir, task.name)
+    if not run_lock.try_acquire():
+        pid = task_run_holder(tasks_dir, task.name)
+        _say(f"{task.name} is being run by another `bassi-tui run` (pid {pid}); not run twice")
+        return 1
     try:
+        instance = InstanceLock(tasks_dir)
+        if not instance.try_acquire():
+            run_lock.release()
+            return _run_through_scheduler(tasks_dir, task, instance)
+        instance.release()
         return _run_here(task)
     finally:
-        lock.release()
+        run_lock.release()
 
 
 def _run_here(task: Task) -> int:
-    from bassi_tui.scheduler.runs import RunContext, execute_run
-    from bassi_tui.store.state import local_now
-
+    """Run ``task`` in this process; SIGINT, SIGTERM and SIGHUP record it as interrupted."""
     name = task.name
     output = _Output()
 
@@ -158,21 +178,41 @@ def _run_here(task: Task) -> int:
         elif isinstance(event, RunRetrying):
             _say(f"attempt {event.attempt} failed ({event.error}); retrying in {event.delay:.1f} s")
 
-    try:
-        outcome = asyncio.run(
-            execute_run(
-                task,
-                RunContext("manual"),
-                emit,
-                clock=local_now,
-                on_started=lambda record: emit(RunStarted(name, record)),
-            )
-        )
-    except KeyboardInterrupt:
-        print("\ninterrupted: the run is recorded as interrupted", file=sys.stderr)
-        return 130
+    stopped_by: list[int] = []
+    outcome = asyncio.run(_run_until_signal(task, emit, stopped_by))
     finished = outcome.record
+    if stopped_by:
+        signum = stopped_by[0]
+        _say(f"\n{signal_name(signum)}: the run is recorded as {finished.status}")
+        return exit_code(signum)
+    if outcome.problem:
+        _say(f"{name}: the run is not fully recorded: {outcome.problem}")
     return _report(name, finished.status, finished.error, finished.duration)
+
+
+async def _run_until_signal(task: Task, emit: Emit, stopped_by: list[int]) -> Outcome:
+    """The run, cancelled (and so recorded as interrupted) by a stop signal."""
+    from bassi_tui.scheduler.runs import RunContext, execute_run  # the executors: only for `run`
+
+    current = asyncio.current_task()
+    assert current is not None
+
+    def on_signal(signum: int) -> None:
+        if not stopped_by:
+            stopped_by.append(signum)
+            current.cancel()
+
+    restore = on_stop_signals(on_signal)
+    try:
+        return await execute_run(
+            task,
+            RunContext("manual", keep_next_run=True),
+            emit,
+            clock=local_now,
+            on_started=lambda record: emit(RunStarted(task.name, record)),
+        )
+    finally:
+        restore()
 
 
 def _report(name: str, status: str, error: object, duration: object) -> int:
@@ -243,22 +283,37 @@ def _run_through_scheduler(tasks_dir: Path, task: Task, lock: InstanceLock) -> i
     request_id = write_request(tasks_dir, task.name)
     _say(f"asked the scheduling bassi-tui ({who}) to run {task.name}")
     deadline = time.monotonic() + PICKUP_TIMEOUT_S
-    record = None
-    while record is None:
-        record = next(
-            (r for r in list_results(task.results_dir) if r.run_request == request_id),
-            None,
-        )
-        if record is None:
-            if time.monotonic() > deadline:
-                print(
-                    f"bassi-tui run: the scheduling instance ({who}) did not start the run "
-                    f"within {PICKUP_TIMEOUT_S:.0f} s (is it busy or stuck?)",
-                    file=sys.stderr,
-                )
+    withdrawn = False
+    try:
+        while (record := _requested_run(task, request_id)) is None:
+            if time.monotonic() > deadline and not withdrawn:
+                if withdraw_request(tasks_dir, request_id):
+                    print(
+                        f"bassi-tui run: the scheduling instance ({who}) did not start the run "
+                        f"within {PICKUP_TIMEOUT_S:.0f} s (is it busy or stuck?); "
+                        "the request is withdrawn",
+                        file=sys.stderr,
+                    )
+                    return 1
+                # Taken meanwhile: the run is starting; wait for its record a while longer.
+                withdrawn, deadline = True, time.monotonic() + PICKUP_TIMEOUT_S
+            elif time.monotonic() > deadline:
+                _say(f"{task.name}: the request was taken but no run record appeared")
                 return 1
             time.sleep(FOLLOW_POLL_S)
+    except KeyboardInterrupt:
+        if withdraw_request(tasks_dir, request_id):
+            _say("\nthe request is withdrawn: the task will not run")
+        else:
+            _say("\nstopped waiting; the scheduling instance runs the task")
+        return 130
     return _follow(task.name, record)
+
+
+def _requested_run(task: Task, request_id: str) -> RunRecord | None:
+    """The run the scheduler started for ``request_id``, once its record exists."""
+    return next((r for r in iter_results_newest(task.results_dir) if r.run_request == request_id),
+                None)  # fmt: skip
 
 
 def _follow(name: str, record: RunRecord) -> int:
@@ -268,7 +323,12 @@ def _follow(name: str, record: RunRecord) -> int:
     output = _Output()
     try:
         while True:
-            meta = read_run(record.meta_file) or meta
+            fresh = read_run(record.meta_file)
+            if fresh is None and not record.meta_file.parent.exists():
+                # The task folder (or its results/) was removed mid-run: nothing more will come.
+                _say(f"{name}: the run's files were removed while it ran; stopped following")
+                return 1
+            meta = fresh or meta
             if record.output_file is not None and record.output_file.exists():
                 with record.output_file.open("rb") as fh:
                     fh.seek(offset)

@@ -26,6 +26,7 @@ from bassi_tui.scheduler.events import (
     RunStarted,
     TaskView,
 )
+from bassi_tui.scheduler.lock import task_run_holder
 from bassi_tui.scheduler.runs import RunContext, execute_run
 from bassi_tui.scheduler.triggers import schedule_key
 from bassi_tui.store.models import Task, Trigger
@@ -115,6 +116,11 @@ class RunManager:
             request_id=request_id,
             schedule_key=schedule_key(task.schedule),
         )
+        if (pid := task_run_holder(task.path.parent, name)) is not None:
+            # `bassi-tui run` runs it in another process: an overlap whatever the policy says
+            # (this instance can neither queue behind nor run beside a run it does not own).
+            self._record_skip(task, ctx, f"running in `bassi-tui run` (pid {pid})")
+            return False
         if self._running.get(name):
             policy = task.config.overlap
             if policy == "skip":
@@ -141,18 +147,18 @@ class RunManager:
 
     # -- overlap skips ------------------------------------------------------------------------
 
-    def _record_skip(self, task: Task, ctx: RunContext) -> None:
+    def _record_skip(self, task: Task, ctx: RunContext, reason: str = SKIP_REASON) -> None:
         """Record a fire skipped for overlap: in the history, written off the loop in batches.
 
         A task firing every second that runs for a minute skips sixty fires: the log says the
         first and then how many, and the history entries are written together in a thread.
         """
         skips = self._skips.setdefault(task.name, _Skips())
-        skips.pending.append((self._host.clock(), ctx.trigger))
+        skips.pending.append((self._host.clock(), reason))
         skips.streak += 1
         if skips.streak == 1:
             self._host.say(
-                "warning", f"Task {task.name} skipped ({ctx.trigger}): still running", task.name
+                "warning", f"Task {task.name} skipped ({ctx.trigger}): {reason}", task.name
             )
         if skips.writing is None:
             skips.writing = self._host.spawn(self._write_skips(task), f"skips:{task.name}")
@@ -169,13 +175,13 @@ class RunManager:
                     batch: list[tuple[datetime, str]] = batch,
                     next_run: datetime | None = next_run,
                 ) -> TaskState:
-                    for when, _trigger in batch:
+                    for when, reason in batch:
                         state = state.with_run(
                             timestamp=when,
                             status="skipped",
                             duration=0.0,
                             result_file=None,
-                            error=SKIP_REASON,
+                            error=reason,
                             next_run=next_run,
                         )
                     return state

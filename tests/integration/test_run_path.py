@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bassi_tui.commands import next_command
+from bassi_tui.commands import check_command, next_command
 from bassi_tui.scheduler.engine import Engine
 from bassi_tui.scheduler.events import RunFinished, RunStarted, TaskChanged
 from bassi_tui.scheduler.requests import REQUESTS_DIR, withdraw_request, write_request
@@ -220,3 +220,16 @@ def test_a_request_not_taken_yet_can_be_withdrawn(tmp_path: Path) -> None:
     assert withdraw_request(tmp_path, request_id)
     assert not withdraw_request(tmp_path, request_id)  # gone: taken or withdrawn
     assert list((tmp_path / REQUESTS_DIR).iterdir()) == []
+
+
+def test_check_says_a_stale_once_task_will_never_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_task(tmp_path, "stale", schedule=once_at(datetime.now(UTC) - timedelta(days=2)))
+    make_task(tmp_path, "soon", schedule=once_at(datetime.now(UTC) + timedelta(days=2)))
+    assert check_command(tmp_path) == 0  # a valid task all the same
+    out = capsys.readouterr().out
+    stale = next(line for line in out.splitlines() if "stale" in line)
+    assert "warning" in stale and "will never run" in stale
+    soon = next(line for line in out.splitlines() if "soon" in line)
+    assert "warning" not in soon
