@@ -48,7 +48,7 @@ T = TypeVar("T")
 MIN_SECRET_LEN = 4
 #: Environment variables whose values never appear in a record, whatever printed them.
 SECRET_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
-STOPPED = "interrupted: bassi-tui stopped mid-run"
+STOPPED = "bassi-tui stopped mid-run; the output so far is kept"
 
 
 @dataclass(slots=True)

@@ -63,7 +63,7 @@ def mark_interrupted(record: RunRecord, now: datetime) -> RunRecord:
         status="interrupted",
         end=now,
         duration=round((now - record.start).total_seconds(), 3) if record.start else None,
-        error="interrupted: bassi-tui stopped mid-run (crash or kill); output kept as partial",
+        error="bassi-tui stopped mid-run (crash or kill); the output so far is kept",
         partial=size > 0,
         pid=None,
         host=None,
