@@ -198,6 +198,5 @@ def once_note(schedule: Schedule, state: TaskState, now: datetime) -> str | None
     if state.once_fired:
         return "ran once: it will not run again"
     if schedule.run_at < now - ONCE_LATE_OK and state.next_run is None and not state.history:
-        when = schedule.run_at.strftime("%Y-%m-%d %H:%M")
-        return f"its time ({when}) had passed when it was first seen: it will never run"
+        return "its time had passed when it was first seen: it will never run"
     return None
