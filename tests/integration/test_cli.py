@@ -15,6 +15,7 @@ import pytest
 
 from bassi_tui import __version__
 from bassi_tui.cli import main, resolve_tasks_dir
+from bassi_tui.store.results import list_results
 from tests.helpers import make_task
 
 
@@ -159,7 +160,8 @@ def test_headless_runs_tasks_hot_reloads_and_stops_on_sigterm(tmp_path: Path) ->
         assert _wait_for(lambda: log_file.exists() and "Watching" in log_file.read_text())
         make_task(tasks, "tick", schedule="type: interval\nseconds: 1\n", prompt="tick")
         results = tasks / "tick" / "results"
-        assert _wait_for(lambda: results.is_dir() and len(list(results.glob("*.txt"))) >= 2)
+        # Two runs recorded (not just begun: a run in flight at SIGTERM is, rightly, interrupted).
+        assert _wait_for(lambda: sum(r.status == "success" for r in list_results(results)) >= 2)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=20)
     finally:
@@ -170,7 +172,8 @@ def test_headless_runs_tasks_hot_reloads_and_stops_on_sigterm(tmp_path: Path) ->
     assert "Task tick finished in" in err
     assert "bassi-tui stopped" in err
     assert "Loaded task: tick" in log_file.read_text()
-    assert [p.read_text() for p in sorted(results.glob("*.txt"))][:2] == ["tick", "tick"]
+    done = [r for r in reversed(list_results(results)) if r.status == "success"]
+    assert [r.output_file.read_text() for r in done if r.output_file][:2] == ["tick", "tick"]
 
 
 def test_demo_headless_creates_demo_tasks_outside_the_real_dir(tmp_path: Path) -> None:

@@ -154,6 +154,8 @@ def test_a_stopped_run_is_recorded_and_its_command_killed(
     tasks, go, pid_file = tmp_path / "tasks", tmp_path / "go", tmp_path / "pid"
     folder = waiting_task(tasks, "stopped", go, pid_file)
     proc = run_proc(tasks, "stopped")
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "begun\n"  # the output is in the result file by now
     assert wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "")
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=GUARD_S)

@@ -51,6 +51,13 @@ def only_meta(folder: Path) -> dict[str, Any] | None:
     return json.loads(metas[0].read_text()) if len(metas) == 1 else None
 
 
+def under_way(folder: Path, pid_file: Path) -> bool:
+    """The command runs (its pid is written) and its first line is in the result file."""
+    if not pid_file.exists() or pid_file.read_text().strip() == "":
+        return False
+    return any(p.read_text() == "partial\n" for p in (folder / "results").glob("*.txt"))
+
+
 def long_task(tasks: Path, pid_file: Path) -> Path:
     command = f"echo partial; echo $$ > {pid_file}; exec sleep 120"
     return make_task(
@@ -99,7 +106,7 @@ def test_headless_records_the_run_in_flight_and_exits(
         env=env,
     )
     procs.append(proc)
-    assert wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "")
+    assert wait_until(lambda: under_way(folder, pid_file))
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=GUARD_S)
     assert proc.returncode == 0, err.decode()
@@ -151,7 +158,7 @@ def test_the_app_records_the_run_restores_the_terminal_and_exits(
             with contextlib.suppress(OSError):
                 while select.select([master], [], [], 0)[0]:
                     screen.extend(os.read(master, 65536))
-            return pid_file.exists() and pid_file.read_text().strip() != ""
+            return under_way(folder, pid_file)
 
         assert wait_until(started)
         assert b"\x1b[?1049h" in screen  # the app is on the alternate screen
