@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +19,21 @@ from bassi_tui.store.results import ResultWriter
 
 #: Upper bound for waiting on an event. A hang guard, not a performance check.
 WAIT_S = 15.0
+#: Upper bound for waiting on another process's files. A hang guard, not a performance check.
+POLL_GUARD_S = 30.0
+
+
+def poll_until(predicate: Callable[[], bool], timeout: float = POLL_GUARD_S) -> bool:
+    """Look every 50 ms until ``predicate`` holds (another process's work shows in files only).
+
+    Bounded: False after ``timeout``, for the caller to assert on.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def make_task(

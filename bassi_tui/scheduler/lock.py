@@ -21,6 +21,35 @@ from typing import Any
 LOCK_FILE = ".bassi.lock"
 
 
+def _take(path: Path, content: bytes, *, tries: int = 1) -> int | None:
+    """An fd holding an exclusive flock on ``path``, ``content`` written in it; None when
+    another process holds the lock (after ``tries`` tries, 10 ms apart).
+
+    The content is rewritten in place, not atomically replaced: the lock lives on this inode.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    for attempt in range(tries):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError:
+            if attempt == tries - 1:
+                os.close(fd)
+                return None
+            time.sleep(0.01)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, content, 0)
+    return fd
+
+
+def _give_up(fd: int | None) -> None:
+    """Release a lock from :func:`_take` (closing the file releases the flock)."""
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+        os.close(fd)
+
+
 class InstanceLock:
     """A non-blocking exclusive lock on a tasks dir."""
 
@@ -37,30 +66,18 @@ class InstanceLock:
         """Take the lock if nobody holds it; True when this process holds it now."""
         if self._fd is not None:
             return True
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
         info = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "since": datetime.now().astimezone().isoformat(timespec="seconds"),
         }
-        # Rewritten in place (not atomically replaced): the lock lives on this very inode.
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode(), 0)
-        self._fd = fd
-        return True
+        self._fd = _take(self.path, json.dumps(info).encode())
+        return self._fd is not None
 
     def release(self) -> None:
         """Give the lock up (closing the file releases the flock)."""
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, 0)
-            os.close(self._fd)
-            self._fd = None
+        _give_up(self._fd)
+        self._fd = None
 
     def holder(self) -> dict[str, Any] | None:
         """Who holds the lock, as the holder wrote it; None when unknown."""
@@ -96,29 +113,14 @@ class TaskRunLock:
         if self._fd is not None:
             return True
         self.path.parent.mkdir(exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        for attempt in range(TRIES):
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError:
-                # A scheduler's look (task_run_holder) holds it shared for microseconds.
-                if attempt == TRIES - 1:
-                    os.close(fd)
-                    return False
-                time.sleep(0.01)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self._fd = fd
-        return True
+        # A scheduler's look (task_run_holder) holds it shared for microseconds: try again.
+        self._fd = _take(self.path, str(os.getpid()).encode(), tries=TRIES)
+        return self._fd is not None
 
     def release(self) -> None:
         """Give the lock up."""
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, 0)
-            os.close(self._fd)
-            self._fd = None
+        _give_up(self._fd)
+        self._fd = None
 
 
 def _run_lock_path(tasks_dir: Path, task: str) -> Path:

@@ -133,15 +133,7 @@ def _record_state(task: Task, ctx: RunContext, record: RunRecord) -> TaskState:
     """Add the finished run to last_run.json (blocking I/O, in a thread)."""
 
     def change(state: TaskState) -> TaskState:
-        assert record.start is not None
-        new = state.with_run(
-            timestamp=record.start,
-            status=record.status,
-            duration=record.duration or 0.0,
-            result_file=record.result_file,
-            error=record.error,
-            next_run=state.next_run if ctx.keep_next_run else ctx.next_run,
-        )
+        new = state.with_record(record, state.next_run if ctx.keep_next_run else ctx.next_run)
         if ctx.trigger == "scheduled" and ctx.scheduled_for is not None:
             new = new.replace(last_scheduled_fire=ctx.scheduled_for, schedule_key=ctx.schedule_key)
         return new
@@ -177,15 +169,7 @@ def _finish(
         state = _record_state(task, ctx, record)
     except OSError as exc:
         problems.append(f"cannot write last_run.json: {exc.strerror or exc}")
-        assert record.start is not None
-        state = before.with_run(
-            timestamp=record.start,
-            status=record.status,
-            duration=record.duration or 0.0,
-            result_file=record.result_file,
-            error=record.error,
-            next_run=ctx.next_run,
-        )
+        state = before.with_record(record, before.next_run if ctx.keep_next_run else ctx.next_run)
     return Outcome(record, state, "; ".join(problems) or None)
 
 

@@ -376,6 +376,19 @@ class TaskState:
                 changes["last_result_file"] = result
         return self.replace(**changes)
 
+    def with_record(self, record: RunRecord, next_run: datetime | None) -> TaskState:
+        """This state with one finished run, as its record tells it (see :meth:`with_run`)."""
+        if record.start is None:
+            raise ValueError(f"run {record.stem} has no start time")
+        return self.with_run(
+            timestamp=record.start,
+            status=record.status,
+            duration=record.duration or 0.0,
+            result_file=record.result_file,
+            error=record.error,
+            next_run=next_run,
+        )
+
     def to_json(self) -> dict[str, Any]:
         """last_run.json's content (the one writer of these keys)."""
         data: dict[str, Any] = {

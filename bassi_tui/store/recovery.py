@@ -96,14 +96,9 @@ def recover_task(
 
         def record_them(fresh: TaskState) -> TaskState:
             for record in reversed(interrupted):
-                fresh = fresh.with_run(
-                    timestamp=record.start or now,
-                    status="interrupted",
-                    duration=record.duration or 0.0,
-                    result_file=record.result_file,
-                    error=record.error,
-                    next_run=fresh.next_run,
-                )
+                if record.start is None:  # a record with no start cannot say when it ran
+                    record = record.replace(start=now)
+                fresh = fresh.with_record(record, fresh.next_run)
             return fresh
 
         state = update_state(task_path, record_them)

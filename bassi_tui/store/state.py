@@ -157,16 +157,8 @@ def rebuild_state(task_path: Path, records: Iterable[RunRecord] | None = None) -
     runs = list(records) if records is not None else list_results(task_path / RESULTS_DIR)
     state = TaskState(task_path.name, rebuilt_from_results=True)
     for record in reversed(runs):  # newest first on disk: apply oldest first
-        if record.running or record.start is None:
-            continue
-        state = state.with_run(
-            timestamp=record.start,
-            status=record.status,
-            duration=record.duration or 0.0,
-            result_file=record.result_file,
-            error=record.error,
-            next_run=None,
-        )
+        if not record.running and record.start is not None:
+            state = state.with_record(record, None)
     return state.replace(history=state.history[:HISTORY_LIMIT])
 
 

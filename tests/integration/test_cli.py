@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from bassi_tui import __version__
 from bassi_tui.cli import main, resolve_tasks_dir
 from bassi_tui.store.results import list_results
-from tests.helpers import make_task
+from tests.helpers import make_task, poll_until
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -126,15 +125,6 @@ def test_run_without_api_key_is_a_clear_error(
     assert "ANTHROPIC_API_KEY is not set" in capsys.readouterr().err
 
 
-def _wait_for(predicate: object, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_headless_runs_tasks_hot_reloads_and_stops_on_sigterm(tmp_path: Path) -> None:
     tasks = tmp_path / "tasks"
     tasks.mkdir()
@@ -157,11 +147,11 @@ def test_headless_runs_tasks_hot_reloads_and_stops_on_sigterm(tmp_path: Path) ->
         env=env,
     )
     try:
-        assert _wait_for(lambda: log_file.exists() and "Watching" in log_file.read_text())
+        assert poll_until(lambda: log_file.exists() and "Watching" in log_file.read_text())
         make_task(tasks, "tick", schedule="type: interval\nseconds: 1\n", prompt="tick")
         results = tasks / "tick" / "results"
         # Two runs recorded (not just begun: a run in flight at SIGTERM is, rightly, interrupted).
-        assert _wait_for(lambda: sum(r.status == "success" for r in list_results(results)) >= 2)
+        assert poll_until(lambda: sum(r.status == "success" for r in list_results(results)) >= 2)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=20)
     finally:
@@ -186,7 +176,7 @@ def test_demo_headless_creates_demo_tasks_outside_the_real_dir(tmp_path: Path) -
     )
     demo = tmp_path / ".bassi" / "demo-tasks"
     try:
-        assert _wait_for(lambda: len(list(demo.glob("hello-every-5s/results/*.txt"))) >= 1)
+        assert poll_until(lambda: len(list(demo.glob("hello-every-5s/results/*.txt"))) >= 1)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=20)
     finally:
@@ -216,7 +206,7 @@ def test_headless_reads_many_folders_ahead_and_loads_them_all(tmp_path: Path) ->
         env={**os.environ, "HOME": str(tmp_path)},
     )
     try:
-        assert _wait_for(lambda: log_file.exists() and "Watching" in log_file.read_text())
+        assert poll_until(lambda: log_file.exists() and "Watching" in log_file.read_text())
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=20)
     finally:

@@ -23,17 +23,7 @@ from typing import Any
 import pytest
 
 from bassi_tui.scheduler.engine import Engine
-from tests.helpers import make_task
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
-    """Poll the filesystem (another process's work) until ``predicate`` holds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+from tests.helpers import make_task, poll_until
 
 
 @pytest.fixture
@@ -79,14 +69,14 @@ def test_three_instances_never_double_a_fire_even_when_the_scheduler_is_killed(
     tasks = tmp_path / "tasks"
     folder = make_task(tasks, "race", schedule="type: interval\nseconds: 0.5\n")
     procs = [spawn("--headless", "--tasks-dir", str(tasks)) for _ in range(3)]
-    assert wait_until(lambda: len(metas(folder)) >= 4)
+    assert poll_until(lambda: len(metas(folder)) >= 4)
     holder = lock_holder(tasks)
     victim = next(p for p in procs if p.pid == holder)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     killed_at = datetime.now().astimezone()
-    assert wait_until(lambda: lock_holder(tasks) not in (None, holder))
-    assert wait_until(
+    assert poll_until(lambda: lock_holder(tasks) not in (None, holder))
+    assert poll_until(
         lambda: sum(datetime.fromisoformat(m["start"]) > killed_at for m in metas(folder)) >= 4
     )
     for proc in procs:
@@ -124,7 +114,7 @@ async def test_kill_9_mid_stream_leaves_an_interrupted_partial_run(
     )
     proc = spawn("run", "streaming", "--tasks-dir", str(tmp_path))
     try:
-        assert wait_until(
+        assert poll_until(
             lambda: any(p.read_text() == "partial" for p in folder.glob("results/*.txt"))
         )
         proc.send_signal(signal.SIGKILL)
@@ -153,7 +143,7 @@ def test_kill_9_at_random_moments_leaves_every_file_valid(
     for delay in (0.7, 1.1, 0.9, 1.3):
         proc = spawn("--headless", "--tasks-dir", str(tasks))
         pid = proc.pid
-        assert wait_until(lambda: lock_holder(tasks) == pid)  # noqa: B023 (used at once)
+        assert poll_until(lambda: lock_holder(tasks) == pid)  # noqa: B023 (used at once)
         time.sleep(delay)  # let it fire a few times, then pull the plug at an arbitrary moment
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -166,7 +156,7 @@ def test_kill_9_at_random_moments_leaves_every_file_valid(
     log = tmp_path / "final.log"
     final = spawn("--headless", "--tasks-dir", str(tasks), "--log-file", str(log))
     # Up, its recovery done: the lock alone is taken before the engine even loads.
-    assert wait_until(lambda: log.exists() and "Loaded" in log.read_text())
+    assert poll_until(lambda: log.exists() and "Loaded" in log.read_text())
     final.send_signal(signal.SIGTERM)
     final.wait(timeout=20)
     for folder in folders:
@@ -183,13 +173,13 @@ def test_suspend_and_resume_runs_an_overdue_fire_once(
     proc = spawn("--headless", "--tasks-dir", str(tasks))
     # Stop it between runs: a run still in flight at resume would make the overdue fire a
     # (correctly) skipped overlap instead of a run.
-    assert wait_until(lambda: any(m["status"] == "success" for m in metas(folder)))
-    assert wait_until(lambda: all(m["status"] == "success" for m in metas(folder)))
+    assert poll_until(lambda: any(m["status"] == "success" for m in metas(folder)))
+    assert poll_until(lambda: all(m["status"] == "success" for m in metas(folder)))
     proc.send_signal(signal.SIGSTOP)
     time.sleep(7.0)  # three fires fall due while the process is stopped
     resumed = datetime.now().astimezone()
     proc.send_signal(signal.SIGCONT)
-    assert wait_until(
+    assert poll_until(
         lambda: any(datetime.fromisoformat(m["start"]) >= resumed for m in metas(folder))
     )
     proc.send_signal(signal.SIGTERM)
@@ -221,7 +211,7 @@ def test_run_command_goes_through_the_scheduling_instance(
         config="executor: command\ncommand: ['sh', '-c', 'printf one; sleep 0.3; printf two']\n",
     )
     scheduler = spawn("--headless", "--tasks-dir", str(tasks))
-    assert wait_until(lambda: lock_holder(tasks) == scheduler.pid)
+    assert poll_until(lambda: lock_holder(tasks) == scheduler.pid)
     result = subprocess.run(
         [sys.executable, "-m", "bassi_tui", "run", "asked", "--tasks-dir", str(tasks)],
         capture_output=True,

@@ -11,13 +11,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import make_task
+from tests.helpers import make_task, poll_until
 
 EVIL = "evil\x1b]0;pwned\x07\nFAKE LINE"
 EVIL_BROKEN = "broken\x1b[2J\nFAKE LINE too"
@@ -76,16 +74,6 @@ def test_next_and_run_print_hostile_names_inert(tasks: Path, tmp_path: Path) -> 
     assert f"{SHOWN}: success in" in done.stderr.decode()
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = WAIT_S) -> bool:
-    """Poll (bounded) until ``predicate`` holds; a hang guard, not a timing check."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_headless_logs_hostile_names_inert(tasks: Path, tmp_path: Path) -> None:
     log_file = tmp_path / "bassi.log"
     proc = subprocess.Popen(
@@ -104,8 +92,8 @@ def test_headless_logs_hostile_names_inert(tasks: Path, tmp_path: Path) -> None:
         env={**os.environ, "HOME": str(tmp_path)},
     )
     try:
-        assert wait_for(lambda: log_file.exists() and SHOWN in log_file.read_text())
-        assert wait_for(lambda: "Loaded" in log_file.read_text())
+        assert poll_until(lambda: log_file.exists() and SHOWN in log_file.read_text())
+        assert poll_until(lambda: "Loaded" in log_file.read_text())
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=WAIT_S)
     finally:

@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +24,7 @@ from bassi_tui.store.parse import load_task
 from bassi_tui.store.records import TaskState
 from bassi_tui.store.results import list_results
 from bassi_tui.store.state import read_state, write_state
-from tests.helpers import EventLog, make_task
+from tests.helpers import EventLog, make_task, poll_until
 
 GUARD_S = 30.0
 
@@ -36,15 +35,6 @@ def waiting_task(tasks: Path, name: str, go: Path, pid_file: Path | None = None)
     script = f"echo begun; {record}while [ ! -e {go} ]; do sleep 0.02; done; echo end"
     config = f"executor: command\ncommand: ['sh', '-c', {json.dumps(script)}]\n"
     return make_task(tasks, name, config=config)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = GUARD_S) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture
@@ -81,7 +71,7 @@ async def test_a_run_leaves_the_scheduling_to_an_app_started_meanwhile(
     folder = waiting_task(tasks, "manual", go)
     make_task(tasks, "other")
     proc = run_proc(tasks, "manual")
-    assert await asyncio.to_thread(wait_until, lambda: first_run_started(folder))
+    assert await asyncio.to_thread(poll_until, lambda: first_run_started(folder))
     engine = Engine(tasks, watch=False)
     await engine.start()
     try:
@@ -106,9 +96,9 @@ def test_two_runs_of_different_tasks_both_run_here(
     tasks, go = tmp_path / "tasks", tmp_path / "go"
     first, second = waiting_task(tasks, "a", go), waiting_task(tasks, "b", go)
     one = run_proc(tasks, "a")
-    assert wait_until(lambda: first_run_started(first))
+    assert poll_until(lambda: first_run_started(first))
     two = run_proc(tasks, "b")
-    assert wait_until(lambda: first_run_started(second))
+    assert poll_until(lambda: first_run_started(second))
     go.touch()
     for proc in (one, two):
         _, err = proc.communicate(timeout=GUARD_S)
@@ -122,7 +112,7 @@ def test_a_second_run_of_the_same_task_is_refused(
     tasks, go = tmp_path / "tasks", tmp_path / "go"
     folder = waiting_task(tasks, "once-at-a-time", go)
     first = run_proc(tasks, "once-at-a-time")
-    assert wait_until(lambda: first_run_started(folder))
+    assert poll_until(lambda: first_run_started(folder))
     second = run_proc(tasks, "once-at-a-time")
     _, err = second.communicate(timeout=GUARD_S)
     assert second.returncode == 1
@@ -156,7 +146,7 @@ def test_a_stopped_run_is_recorded_and_its_command_killed(
     proc = run_proc(tasks, "stopped")
     assert proc.stdout is not None
     assert proc.stdout.readline() == "begun\n"  # the output is in the result file by now
-    assert wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "")
+    assert poll_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "")
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=GUARD_S)
     assert proc.returncode == 128 + sig, err
@@ -164,7 +154,7 @@ def test_a_stopped_run_is_recorded_and_its_command_killed(
     assert record.status == "interrupted" and record.partial
     assert record.duration is not None and record.duration > 0
     child = int(pid_file.read_text())
-    assert wait_until(lambda: not os.path.exists(f"/proc/{child}"), timeout=5)
+    assert poll_until(lambda: not os.path.exists(f"/proc/{child}"), timeout=5)
 
 
 def test_a_request_nobody_takes_is_withdrawn(

@@ -17,25 +17,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import make_task
+from tests.helpers import make_task, poll_until
 
 GUARD_S = 30.0  # hang guards, not performance checks
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = GUARD_S) -> bool:
-    """Poll another process's files until ``predicate`` holds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def alive(pid: int) -> bool:
@@ -106,7 +96,7 @@ def test_headless_records_the_run_in_flight_and_exits(
         env=env,
     )
     procs.append(proc)
-    assert wait_until(lambda: under_way(folder, pid_file))
+    assert poll_until(lambda: under_way(folder, pid_file))
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=GUARD_S)
     assert proc.returncode == 0, err.decode()
@@ -160,7 +150,7 @@ def test_the_app_records_the_run_restores_the_terminal_and_exits(
                     screen.extend(os.read(master, 65536))
             return under_way(folder, pid_file)
 
-        assert wait_until(started)
+        assert poll_until(started)
         assert b"\x1b[?1049h" in screen  # the app is on the alternate screen
         proc.send_signal(sig)
         tail = read_until_exit(master, proc)

@@ -11,13 +11,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import make_task
+from tests.helpers import make_task, poll_until
 
 WAIT_S = 30.0  # a hang guard for the subprocesses, not a performance check
 
@@ -131,16 +129,6 @@ def test_a_read_only_tasks_dir_is_an_error_but_check_works(tmp_path: Path, mode:
     assert sorted(p.name for p in tasks.iterdir()) == ["t"]  # nothing was written
 
 
-def wait_for(predicate: Callable[[], bool]) -> bool:
-    """Poll (bounded) until ``predicate`` holds; a hang guard, not a timing check."""
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def run_headless_until_watching(args: list[str], home: Path) -> tuple[int, str]:
     """Start headless, wait until its log says it is watching, SIGTERM it; (code, stderr)."""
     log_file = home / "headless.log"
@@ -152,7 +140,7 @@ def run_headless_until_watching(args: list[str], home: Path) -> tuple[int, str]:
         env={**os.environ, "HOME": str(home)},
     )
     try:
-        assert wait_for(lambda: log_file.exists() and "Watching" in log_file.read_text())
+        assert poll_until(lambda: log_file.exists() and "Watching" in log_file.read_text())
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=WAIT_S)
     finally:
