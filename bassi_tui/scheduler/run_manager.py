@@ -13,6 +13,7 @@ that slips through as the scheduler shuts down cannot leave a run "running".
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from bassi_tui.store.models import Task, Trigger
 from bassi_tui.store.records import RunRecord, TaskState
 from bassi_tui.store.results import prune_results
 from bassi_tui.store.state import update_state
+
+log = logging.getLogger(__name__)
 
 #: Old results are pruned after a run at most this often per task (retention is in days).
 PRUNE_EVERY_S = 600.0
@@ -220,7 +223,16 @@ class RunManager:
         def on_started(record: RunRecord) -> None:
             host.emit(RunStarted(name, record, host.view(name)))
 
-        outcome = await execute_run(task, ctx, host.emit, clock=host.clock, on_started=on_started)
+        try:
+            outcome = await execute_run(
+                task, ctx, host.emit, clock=host.clock, on_started=on_started
+            )
+        except asyncio.CancelledError:
+            raise  # cancelled before it could begin (execute_run itself never raises it)
+        except Exception as exc:  # a bug: said in the log, never an unretrieved task error
+            log.exception("internal error in a run of %s", name)
+            host.say("error", f"Task {name}: internal error in its run: {exc}", name)
+            return
         current = asyncio.current_task()
         if current is not None:
             self._forget(name, current)  # the view below shows the task no longer running

@@ -167,8 +167,11 @@ def _finish(
         problems.append(files)
     try:
         state = _record_state(task, ctx, record)
-    except OSError as exc:
-        problems.append(f"cannot write last_run.json: {exc.strerror or exc}")
+    except Exception as exc:  # a full disk, a vanished folder, or a bug: the run stays told
+        if not isinstance(exc, OSError):
+            log.exception("internal error recording a run of %s", task.name)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        problems.append(f"cannot write last_run.json: {reason}")
         state = before.with_record(record, before.next_run if ctx.keep_next_run else ctx.next_run)
     return Outcome(record, state, "; ".join(problems) or None)
 
