@@ -409,7 +409,7 @@ class Engine(StateKeeping):
                 self.emit(RunFinished(name, ended, self.view(name)))
                 told = True
             if seen.began is not None:
-                self.emit(RunStarted(name, seen.began, self.view(name)))
+                self.emit(RunStarted(name, seen.began, self.view(name), streams=False))
                 told = True
             after = self.view(name)
             if not told and after != before:

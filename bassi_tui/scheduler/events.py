@@ -72,6 +72,9 @@ class RunStarted:
     task: str
     record: RunRecord
     view: TaskView | None = None
+    #: RunOutput events follow (a run of this process); False for a run a monitor saw in the
+    #: files of the scheduling instance, whose text is only in its result file.
+    streams: bool = True
 
     @property
     def run_id(self) -> str:

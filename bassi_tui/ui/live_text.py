@@ -91,8 +91,11 @@ class LiveOutputs:
                 self._pending.setdefault(event.task, []).append(event.text)
             return True
         if isinstance(event, RunStarted):
-            self._live[event.task] = LiveText(event.run_id)
             self._pending.pop(event.task, None)
+            if event.streams:
+                self._live[event.task] = LiveText(event.run_id)
+            else:  # another instance's run: its text is read from its result file
+                self._live.pop(event.task, None)
         elif isinstance(event, RunRetrying):
             live = self._live.get(event.task)
             if live is not None and live.run_id == event.run_id:

@@ -79,3 +79,45 @@ async def test_a_manual_run_of_the_selected_task_reads_no_results(
         await app.workers.wait_for_complete()
         assert engine.listed == listed  # the run's own events told it all
         assert len(viewer.records) == 1
+
+
+async def test_a_monitor_shows_the_scheduling_instances_run_from_its_files(
+    tasks_dir: Path, tmp_path: Path
+) -> None:
+    go = tmp_path / "go"
+    script = (
+        "import pathlib, time\n"
+        "print('remote text', flush=True)\n"
+        f"while not pathlib.Path({str(go)!r}).exists(): time.sleep(0.02)\n"
+    )
+    (tmp_path / "wait.py").write_text(script)
+    config = f'executor: command\ncommand: ["{sys.executable}", "{tmp_path / "wait.py"}"]\n'
+    make_task(tasks_dir, "remote", config=config)
+    scheduler = Engine(tasks_dir)
+    await scheduler.start()
+    try:
+        app = BassiApp(tasks_dir, engine=Engine(tasks_dir))
+        async with app.run_test(size=SIZE) as pilot:
+            cards, viewer = app.query_one(TaskList), app.query_one(ResultView)
+            await wait_until(pilot, lambda: cards.selected == "remote", "the card")
+            await app.workers.wait_for_complete()
+            assert app.engine.role == "monitor"
+            scheduler.run_now("remote")
+            await wait_until(
+                pilot, lambda: bool(viewer.records) and viewer.records[0].running, "running"
+            )
+            assert "running" in text_of(cards)
+            # No RunOutput comes from another process: no live text that would stay blank.
+            assert not isinstance(app.query_one(BigText).document, LiveText)
+            go.touch()
+            await wait_until(
+                pilot,
+                lambda: (
+                    viewer.records[0].status == "success"
+                    and "remote text" in text_of(app.query_one(BigText))
+                ),
+                "the finished run and its text",
+            )
+            assert "✓ success" in text_of(cards)
+    finally:
+        await scheduler.stop()
