@@ -356,14 +356,15 @@ class BassiApp(TaskActionsApp):
 
     @on(msg.ResultsLoaded)
     def _on_results_loaded(self, message: msg.ResultsLoaded) -> None:
+        records = merge_runs(message.records, self._runs_seen.values())
         try:
             viewer = self.query_one(ResultView)
-        except NoMatches:  # the worker finished as the app was closing
+            if message.task == viewer.task_name == self.query_one(TaskList).selected:
+                viewer.show_records(records, self._live.get(message.task))
+        except NoMatches:
+            # The read finished as the app was closing: its widgets (the viewer's history among
+            # them) are being removed. Seen when quitting right after start.
             return
-        if message.task == viewer.task_name == self.query_one(TaskList).selected:
-            viewer.show_records(
-                merge_runs(message.records, self._runs_seen.values()), self._live.get(message.task)
-            )
 
     def _update_cards_title(self) -> None:
         cards = self.query_one(TaskList)

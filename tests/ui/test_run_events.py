@@ -8,10 +8,12 @@ from pathlib import Path
 
 from bassi_tui.scheduler.engine import Engine
 from bassi_tui.store.records import RunRecord
+from bassi_tui.ui import messages as msg
 from bassi_tui.ui.app import BassiApp
 from bassi_tui.ui.big_text import BigText
 from bassi_tui.ui.live_text import LiveText
 from bassi_tui.ui.result_view import ResultView, merge_runs
+from bassi_tui.ui.run_history import RunHistory
 from bassi_tui.ui.task_list import TaskList
 from tests.helpers import make_task
 from tests.ui.conftest import text_of, wait_until
@@ -121,3 +123,17 @@ async def test_a_monitor_shows_the_scheduling_instances_run_from_its_files(
             assert "✓ success" in text_of(cards)
     finally:
         await scheduler.stop()
+
+
+async def test_a_history_read_that_lands_while_the_app_closes_is_dropped(tasks_dir: Path) -> None:
+    make_task(tasks_dir, "late")
+    app = BassiApp(tasks_dir, engine=Engine(tasks_dir, watch=False))
+    async with app.run_test(size=SIZE) as pilot:
+        cards = app.query_one(TaskList)
+        await wait_until(pilot, lambda: cards.selected == "late", "the card")
+        await app.workers.wait_for_complete()
+        # As on the way out: the viewer's parts go first, then a worker's read arrives.
+        await app.query_one(ResultView).query_one(RunHistory).remove()
+        app.post_message(msg.ResultsLoaded("late", []))
+        await pilot.pause()
+        assert app.return_code is None  # no crash
