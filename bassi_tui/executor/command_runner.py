@@ -140,6 +140,7 @@ class CommandRunner:
             for helper in helpers:
                 helper.cancel()
             await self._stop_group(proc)
+            await self._drain(proc, helpers)
             raise
 
         if code != 0:
@@ -188,6 +189,20 @@ class CommandRunner:
         while chunk := await proc.stderr.read(_READ_SIZE):
             tail.extend(chunk)
             del tail[:-STDERR_TAIL_BYTES]
+
+    @staticmethod
+    async def _drain(proc: asyncio.subprocess.Process, helpers: list[asyncio.Task[None]]) -> None:
+        """Read the dead group's pipes to their end, so their transports close now.
+
+        Left unread (output that filled the disk, a failing ``on_text``), a pipe stays open
+        until garbage collection, which may come after its event loop is closed.
+        """
+        with contextlib.suppress(BaseException):
+            await asyncio.gather(*helpers, return_exceptions=True)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(stream.read(), KILL_GRACE)
 
     @staticmethod
     async def _stop_group(proc: asyncio.subprocess.Process) -> None:
