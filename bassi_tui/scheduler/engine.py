@@ -1,8 +1,15 @@
 """The engine: task folders in, on-time runs and records out, in the caller's event loop.
 
 One ``Engine`` serves both the Textual app and ``--headless``: it loads every task folder, keeps
-an APScheduler ``AsyncIOScheduler`` job per runnable task, re-reads only the folders the watcher
-names, starts runs (scheduled or manual) and reports everything through plain events.
+an APScheduler job per runnable task, re-reads only the folders the watcher names, starts runs
+(scheduled or manual) and reports everything through plain events.
+
+It holds the tasks and their states as last read, takes the role (scheduler or monitor) and
+composes the parts that do the rest: :class:`~bassi_tui.scheduler.jobs.Jobs` (APScheduler),
+:class:`~bassi_tui.scheduler.run_manager.RunManager` (runs), :class:`~bassi_tui.scheduler.
+downtime.Promises` (next-run promises, missed fires), :class:`~bassi_tui.scheduler.watching.
+FolderWatch` (the watcher), :class:`~bassi_tui.scheduler.requests.RequestDesk` (run requests)
+and :class:`~bassi_tui.scheduler.following.Following` (a monitor's view of another instance).
 """
 
 from __future__ import annotations
@@ -17,51 +24,42 @@ from pathlib import Path
 from typing import Any
 
 from bassi_tui.executor.runners import close_runners
-from bassi_tui.scheduler.downtime import StateKeeping
+from bassi_tui.scheduler.downtime import Promises
 from bassi_tui.scheduler.events import (
     EngineEvent,
     LogLevel,
     LogLine,
     Role,
     RoleChanged,
-    RunFinished,
-    RunStarted,
     TaskChanged,
     TaskView,
 )
 from bassi_tui.scheduler.following import Following
 from bassi_tui.scheduler.jobs import Jobs
 from bassi_tui.scheduler.lock import InstanceLock
-from bassi_tui.scheduler.requests import (
-    ensure_requests_dir,
-    pending_requests,
-    take_requests,
-    write_request,
-)
+from bassi_tui.scheduler.requests import RequestDesk, write_request
 from bassi_tui.scheduler.run_manager import RunManager
 from bassi_tui.scheduler.triggers import (
     anchor_for,
     build_trigger,
     describe_schedule,
-    once_note,
     once_runs_late,
 )
+from bassi_tui.scheduler.views import task_view
+from bassi_tui.scheduler.watching import Changes, FolderWatch, clock_watchdog
 from bassi_tui.store import edit
-from bassi_tui.store.fstype import POLL_DELAY_MS, needs_polling
 from bassi_tui.store.loading import (
     LoadAborted,
     Loaded,
     list_task_folders,
     load_folder,
     load_folders,
-    stale_folders,
 )
 from bassi_tui.store.models import Task, Trigger
 from bassi_tui.store.preload import Preload
-from bassi_tui.store.records import NOT_RUNS, RunRecord, TaskState
-from bassi_tui.store.results import latest_result, list_results, read_run
-from bassi_tui.store.state import local_now, read_state
-from bassi_tui.store.watcher import ChangeKind, TaskWatcher
+from bassi_tui.store.records import RunRecord, TaskState
+from bassi_tui.store.results import list_results
+from bassi_tui.store.state import local_now
 
 log = logging.getLogger(__name__)
 
@@ -69,23 +67,14 @@ Subscriber = Callable[[EngineEvent], None]
 #: A folder that is broken right after a change is re-read once more after this delay: watchfiles
 #: can miss files created inside a brand-new folder.
 SETTLE_RECHECK_S = 0.3
-#: How often the clock watchdog compares wall time with monotonic time.
-CLOCK_CHECK_S = 5.0
 #: Above this many tasks, start-up logs one summary line instead of a line per task (errors
 #: are always logged one by one).
 QUIET_START_OVER = 100
 #: How often a monitor tries to take the lock over from the scheduling instance.
 TAKEOVER_POLL_S = 1.0
-#: How often the scheduler looks for run requests the watcher may have missed.
-REQUEST_POLL_S = 1.0
 
 
-def _read_live(path: Path) -> tuple[TaskState, RunRecord | None]:
-    """A task's state and newest run, as another instance wrote them (monitors)."""
-    return read_state(path, repair=False).state, latest_result(path / "results")
-
-
-class Engine(StateKeeping):
+class Engine:
     """Scheduler and store in one: see the module docstring."""
 
     def __init__(
@@ -101,7 +90,6 @@ class Engine(StateKeeping):
         self.tasks_dir = tasks_dir
         #: The wall clock every record is stamped with (tests set it); fires follow real time.
         self._clock = clock
-        self.force_polling = force_polling
         self._watch = watch
         self._tasks: dict[str, Task] = {}
         self._states: dict[str, TaskState] = {}
@@ -109,22 +97,19 @@ class Engine(StateKeeping):
         self._subscribers: list[Subscriber] = []
         self._background: set[asyncio.Task[Any]] = set()
         self._jobs = Jobs(self._fire)
-        self._watcher: TaskWatcher | None = None
+        self._promises = Promises(self)
+        self._folders = FolderWatch(self, self._on_files_changed, force_polling=force_polling)
+        self._desk = RequestDesk(self)
         self._lock = lock if lock is not None else InstanceLock(tasks_dir)
         #: Folders being read ahead since launch (the command line starts it), used by start().
         self._preload = preload
         #: Set by stop(): a load still going in a thread gives up (quitting during a long start).
         self._abort = threading.Event()
-        #: Arming the watcher after start() (see wait_watching).
-        self._watching: asyncio.Task[Any] | None = None
         #: "scheduler" runs tasks; "monitor" shows another instance's runs and forwards `r`.
         self.role: Role = "monitor"
         #: Monitors: runs in flight in the scheduling instance, seen in results/ metadata.
         self._following = Following()
         self.started = False
-        #: The bulk next_run write after a start; stop() lets it finish (a promise must land).
-        self._promising: set[asyncio.Task[None]] = set()
-        self._requests_lock = asyncio.Lock()
 
     # -- events -------------------------------------------------------------------------------
 
@@ -177,74 +162,25 @@ class Engine(StateKeeping):
         self.started = True
         took = time.monotonic() - began
         self.say("info", f"Loaded {self.tasks_dir} ({self._summary()}) in {took:.1f} s")
-        self.spawn(self._clock_watchdog(), "clock-watchdog")
+        self.spawn(clock_watchdog(self, self._jobs.wakeup), "clock-watchdog")
         if self.role == "scheduler":
-            await self._settle_downtime()
-            await self._serve_requests()
+            await self._promises.settle_downtime()
+            await self._desk.open()
         else:
             self._announce_monitor()
             self.spawn(self._takeover_loop(), "takeover")
         if self._watch:
-            self._watching = self.spawn(self._start_watching(loaded), "watcher start")
+            self._folders.arm(loaded)
 
-    async def _start_watching(self, loaded: list[Loaded]) -> None:
-        """Arm the watcher, then catch up with what changed while the tasks were loading."""
-        self._make_watcher()
-        assert self._watcher is not None
-        self.spawn(self._watcher.run(), "watcher")
-        await self._watcher.wait_ready()
-        records = self.role != "scheduler"
-        stale = await asyncio.to_thread(stale_folders, self.tasks_dir, loaded, records=records)
-        names = set(list_task_folders(self.tasks_dir))
-        known = {got.task.name for got in loaded}
-        changed = set(stale) | (names - known) | (known - names)
-        if changed:
-            await self._on_files_changed({"task": changed, "state": changed})
-        self.say("info", f"Watching {self.tasks_dir} for changes")
+    @property
+    def force_polling(self) -> bool:
+        """True when the watcher polls (``--poll``, or found a network filesystem)."""
+        return self._folders.force_polling
 
-    async def wait_watching(self) -> None:
-        """Wait until the watcher is armed and the changes made during start() are applied."""
-        if self._watching is not None:
-            await asyncio.shield(self._watching)
-
-    def _make_watcher(self) -> None:
-        network_fs = None if self.force_polling else needs_polling(self.tasks_dir)
-        if network_fs is not None or self.force_polling:
-            self.force_polling = True
-            why = (
-                f"{network_fs}: inotify cannot see other machines' edits"
-                if network_fs
-                else "--poll"
-            )
-            self.say(
-                "info",
-                f"Polling {self.tasks_dir} every {POLL_DELAY_MS} ms ({why}); "
-                f"changes show within about {(POLL_DELAY_MS + 100) / 1000:.1f} s",
-            )
-        self._watcher = TaskWatcher(
-            self.tasks_dir,
-            self._on_files_changed,
-            wants=self._wants,
-            force_polling=self.force_polling,
-            poll_delay_ms=POLL_DELAY_MS,
-        )
-
-    async def _clock_watchdog(self) -> None:
-        """Wake the scheduler when wall time jumps (system resume, clock set).
-
-        The loop's timers run on the monotonic clock, which stands still while the machine is
-        suspended: without this a fire due during a suspend would wait out the whole suspend
-        again after resume. A clock set back needs nothing: triggers never repeat a slot.
-        """
-        offset = time.time() - time.monotonic()
-        while True:
-            await asyncio.sleep(CLOCK_CHECK_S)
-            now_offset = time.time() - time.monotonic()
-            if abs(now_offset - offset) > 1.0:
-                jump = now_offset - offset
-                self.say("info", f"Wall clock moved {jump:+.0f} s (resume or clock change)")
-                self._jobs.wakeup()
-            offset = now_offset
+    @property
+    def stopping(self) -> bool:
+        """True once stop() began: no run starts any more."""
+        return self._runs.closed
 
     def _summary(self) -> str:
         """'12 tasks (1 broken, 2 disabled)'."""
@@ -282,9 +218,9 @@ class Engine(StateKeeping):
             self._apply(got.task, got.state, new=True, sync=False, quiet=True)
         for gone in set(self._tasks) - set(names):
             self._remove(gone)
-        await self._settle_downtime()
+        await self._promises.settle_downtime()
         self.emit(RoleChanged("scheduler"))
-        await self._serve_requests()
+        await self._desk.open()
 
     async def stop(self) -> None:
         """Stop watching and scheduling; runs in flight are recorded as interrupted.
@@ -294,8 +230,7 @@ class Engine(StateKeeping):
         (the fire is missed, and the next start records it as such).
         """
         self._abort.set()
-        if self._watcher is not None:
-            self._watcher.stop()
+        self._folders.stop()
         await self._runs.close()
         self._jobs.shutdown()
         await self.wait_promised()
@@ -313,6 +248,18 @@ class Engine(StateKeeping):
         """The engine's wall clock, time-zone aware (see ``clock=``)."""
         return self._clock()
 
+    def names(self) -> list[str]:
+        """The names of every task, sorted."""
+        return sorted(self._tasks)
+
+    def knows(self, name: str) -> bool:
+        """True when there is a task of that name (broken or not)."""
+        return name in self._tasks
+
+    def state(self, name: str) -> TaskState:
+        """The task's last_run.json as last read or written (empty for an unknown task)."""
+        return self._states.get(name) or TaskState(name)
+
     def keep_state(self, name: str, state: TaskState) -> None:
         """A run or a skip wrote ``state`` to ``name``'s last_run.json: keep it as current."""
         if name in self._tasks:
@@ -323,10 +270,11 @@ class Engine(StateKeeping):
         task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(coro, name=name)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-        task.add_done_callback(self._report_crash)
+        task.add_done_callback(self.report_crash)
         return task
 
-    def _report_crash(self, task: asyncio.Task[Any]) -> None:
+    def report_crash(self, task: asyncio.Task[Any]) -> None:
+        """Done callback of background work: a failure becomes a log line, not a crash."""
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.error("background job %s failed", task.get_name(), exc_info=exc)
             self.say("error", f"internal error in {task.get_name()}: {exc}")
@@ -353,19 +301,13 @@ class Engine(StateKeeping):
         for note in notes:
             self.say("warning", f"Task {name}: {note}", name)
 
-    def _wants(self, kind: ChangeKind) -> bool:
-        # The scheduler never hears its own writes; monitors follow them to show live state.
-        if kind == "task":
-            return True
-        return (kind == "request") == (self.role == "scheduler")
-
-    async def _on_files_changed(self, changes: dict[ChangeKind, set[str]]) -> None:
+    async def _on_files_changed(self, changes: Changes) -> None:
         if "task" in changes:
             await self.reload(changes["task"])
         if "state" in changes and self.role == "monitor":
-            await self._refresh_states(changes["state"])
+            await self._following.refresh(self, changes["state"])
         if "request" in changes and self.role == "scheduler":
-            await self._process_requests()
+            await self._desk.take()
 
     async def reload(self, names: set[str]) -> None:
         """Re-read the named task folders from disk and apply what changed."""
@@ -383,37 +325,6 @@ class Engine(StateKeeping):
             self._apply(task, state, new=old is None)
             if not task.ok:
                 self.spawn(self._settle(name), f"settle:{name}")
-
-    async def _refresh_states(self, names: set[str]) -> None:
-        """Monitors: follow another instance's writes and tell them as that instance would.
-
-        A run seen starting in results/ becomes a RunStarted, and its end a RunFinished, built
-        from the same typed records the scheduling instance wrote; other changes (a next run
-        promised, a skip recorded) are a TaskChanged.
-        """
-        for name in sorted(names):
-            if name not in self._tasks:
-                continue
-            path = self.tasks_dir / name
-            before_state = self._states.get(name)
-            state, latest = await asyncio.to_thread(_read_live, path)
-            if name not in self._tasks:
-                continue
-            before = self.view(name)
-            self._states[name] = state
-            seen = self._following.look(name, before_state, state, latest)
-            told = False
-            if (ended := seen.ended) is not None:
-                if ended.running:  # the newest record is another run: read this one's end
-                    ended = await asyncio.to_thread(read_run, ended.meta_file) or ended
-                self.emit(RunFinished(name, ended, self.view(name)))
-                told = True
-            if seen.began is not None:
-                self.emit(RunStarted(name, seen.began, self.view(name), streams=False))
-                told = True
-            after = self.view(name)
-            if not told and after != before:
-                self.emit(TaskChanged(name, "updated", after))
 
     async def _settle(self, name: str) -> None:
         await asyncio.sleep(SETTLE_RECHECK_S)
@@ -464,7 +375,7 @@ class Engine(StateKeeping):
                 self.say("info", f"Disabled task: {name} ({describe_schedule(schedule)})", name)
             change = "disabled"
         else:
-            if old is None or old.schedule != schedule or self._job_next(name) is None:
+            if old is None or old.schedule != schedule or self.job_next(name) is None:
                 self._schedule(task, state)
             when = self.next_run(name)
             suffix = f", next at {when.astimezone():%Y-%m-%d %H:%M:%S}" if when else ""
@@ -474,7 +385,7 @@ class Engine(StateKeeping):
                 self.say("info", f"{verb} task: {name} ({words}{suffix})", name)
             change = "loaded" if new else "updated"
         if sync:
-            self._sync_next_run(name)
+            self._promises.sync_next_run(name)
         if announce:
             self.emit(TaskChanged(name, change, self.view(name)))
 
@@ -495,48 +406,19 @@ class Engine(StateKeeping):
             return
         self._jobs.add(task.name, trigger)
 
-    def _job_next(self, name: str) -> datetime | None:
+    def job_next(self, name: str) -> datetime | None:
+        """When the task's job fires next (None: no job; monitors have none)."""
         return self._jobs.next(name)
 
     def next_run(self, name: str) -> datetime | None:
         """When the task fires next: the job's time, or (monitors) what the scheduler wrote."""
         if self.role == "scheduler":
-            return self._job_next(name)
+            return self.job_next(name)
         task = self._tasks.get(name)
         if task is None or not task.ok or task.schedule is None or not task.schedule.enabled:
             return None
         state = self._states.get(name)
         return state.next_run if state is not None else None
-
-    async def _serve_requests(self) -> None:
-        """As the scheduler: take requests now, and look for missed ones every second.
-
-        The watcher is the fast path; the poll catches what it can miss (a request in a folder
-        it has not seen yet, a process that was stopped by SIGSTOP or Ctrl-Z meanwhile).
-        """
-        await asyncio.to_thread(ensure_requests_dir, self.tasks_dir)
-        await self._process_requests()
-        self.spawn(self._poll_requests(), "request-poll")
-
-    async def _poll_requests(self) -> None:
-        while self.role == "scheduler" and not self._runs.closed:
-            await asyncio.sleep(REQUEST_POLL_S)
-            if pending_requests(self.tasks_dir):
-                await self._process_requests()
-
-    async def _process_requests(self) -> None:
-        """Start the runs other instances asked for (``r`` in a monitor, ``bassi-tui run``)."""
-        async with self._requests_lock:  # the watcher and the poll never take a request twice
-            if self._runs.closed:
-                return  # stopping: the requests stay for the next scheduling instance
-            for request in await asyncio.to_thread(take_requests, self.tasks_dir, self.clock()):
-                if request.task not in self._tasks:
-                    self.say("warning", f"Run request for unknown task {request.task!r} ignored")
-                    continue
-                self.say(
-                    "info", f"Run of {request.task} requested by another instance", request.task
-                )
-                self.start_run(request.task, "manual", request_id=request.id)
 
     # -- views --------------------------------------------------------------------------------
 
@@ -545,26 +427,12 @@ class Engine(StateKeeping):
         task = self._tasks.get(name)
         if task is None:
             return None
-        state = self._states.get(name) or TaskState(name)
-        schedule = task.schedule
-        last = next((h for h in state.history if h.status not in NOT_RUNS), None)
-        return TaskView(
-            name=name,
-            path=task.path,
-            description=describe_schedule(schedule) if schedule else "not scheduled",
-            enabled=bool(schedule and schedule.enabled),
+        return task_view(
+            task,
+            self.state(name),
             next_run=self.next_run(name),
-            problems=task.problems,
-            last_run=state.last_run,
-            last_status=state.last_status,
-            last_duration=state.last_duration_seconds,
-            run_count=state.run_count,
-            success_count=state.success_count,
-            failure_count=state.failure_count,
             running_since=self._runs.running_since(name) or self._following.running_since(name),
-            executor=task.config.executor,
-            last_error=last.error if last is not None and last.status != "success" else None,
-            note=once_note(schedule, state, self.clock()) if schedule is not None else None,
+            now=self.clock(),
         )
 
     def views(self) -> list[TaskView]:
@@ -617,8 +485,17 @@ class Engine(StateKeeping):
             name, trigger, scheduled_for=scheduled_for, request_id=request_id
         )
 
-    def _run_catch_up(self, name: str, slot: datetime) -> None:
+    def run_catch_up(self, name: str, slot: datetime) -> None:
+        """Run a fire missed while no instance scheduled (missed_task_policy: catchup)."""
         self.start_run(name, "catchup", scheduled_for=slot)
+
+    async def wait_watching(self) -> None:
+        """Wait until the watcher is armed and the changes made during start() are applied."""
+        await self._folders.wait_armed()
+
+    async def wait_promised(self) -> None:
+        """Wait until the next runs promised after a start are written (bench, tests)."""
+        await self._promises.wait_written()
 
     def set_enabled(self, name: str, enabled: bool) -> None:
         """Pause or resume a task by editing its schedule.yaml (the watcher applies it)."""

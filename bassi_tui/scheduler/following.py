@@ -8,12 +8,42 @@ finished a RunFinished. A run that began and ended between two looks is told by 
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import Protocol
 
+from bassi_tui.scheduler.events import (
+    EngineEvent,
+    RunFinished,
+    RunStarted,
+    TaskChanged,
+    TaskView,
+)
 from bassi_tui.store.records import RunRecord, TaskState
+from bassi_tui.store.results import latest_result, read_run
+from bassi_tui.store.state import read_state
 
-__all__ = ["Following", "Seen"]
+__all__ = ["FollowHost", "Following", "Seen"]
+
+
+class FollowHost(Protocol):
+    """What following needs from the (monitoring) engine."""
+
+    tasks_dir: Path
+
+    def knows(self, name: str) -> bool: ...
+    def state(self, name: str) -> TaskState: ...
+    def keep_state(self, name: str, state: TaskState) -> None: ...
+    def view(self, name: str) -> TaskView | None: ...
+    def emit(self, event: EngineEvent) -> None: ...
+
+
+def _read_live(path: Path) -> tuple[TaskState, RunRecord | None]:
+    """A task's state and newest run, as another instance wrote them (read only)."""
+    return read_state(path, repair=False).state, latest_result(path / "results")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +97,34 @@ class Following:
         ):
             return Seen(latest)  # began and ended between two looks
         return Seen(ended)
+
+    async def refresh(self, host: FollowHost, names: Iterable[str]) -> None:
+        """Read the named tasks' files again and tell what changed, as the scheduler did.
+
+        A run seen starting in results/ becomes a RunStarted (``streams=False``: its text is in
+        its result file only), its end a RunFinished, built from the same typed records the
+        scheduling instance wrote; other changes (a next run promised, a skip recorded) are a
+        TaskChanged.
+        """
+        for name in sorted(names):
+            if not host.knows(name):
+                continue
+            before_state = host.state(name)
+            state, latest = await asyncio.to_thread(_read_live, host.tasks_dir / name)
+            if not host.knows(name):
+                continue
+            before = host.view(name)
+            host.keep_state(name, state)
+            seen = self.look(name, before_state, state, latest)
+            told = False
+            if (ended := seen.ended) is not None:
+                if ended.running:  # the newest record is another run: read this one's end
+                    ended = await asyncio.to_thread(read_run, ended.meta_file) or ended
+                host.emit(RunFinished(name, ended, host.view(name)))
+                told = True
+            if seen.began is not None:
+                host.emit(RunStarted(name, seen.began, host.view(name), streams=False))
+                told = True
+            after = host.view(name)
+            if not told and after != before:
+                host.emit(TaskChanged(name, "updated", after))

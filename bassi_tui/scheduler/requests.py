@@ -8,15 +8,20 @@ is waiting for them any more.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import secrets
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Protocol
 
+from bassi_tui.scheduler.events import LogLevel, Role
 from bassi_tui.store.atomic import atomic_write_json, is_temp_file
+from bassi_tui.store.models import Trigger
 
 REQUESTS_DIR = ".requests"
 STALE_AFTER_S = 120.0
@@ -116,3 +121,64 @@ def take_requests(tasks_dir: Path, now: datetime) -> list[RunRequestFile]:
         if request is not None and (now - request.created).total_seconds() <= STALE_AFTER_S:
             taken.append(request)
     return taken
+
+
+#: How often the scheduler looks for run requests the watcher may have missed.
+REQUEST_POLL_S = 1.0
+
+
+class DeskHost(Protocol):
+    """What the request desk needs from the engine."""
+
+    tasks_dir: Path
+    role: Role
+
+    @property
+    def stopping(self) -> bool: ...
+    def clock(self) -> datetime: ...
+    def knows(self, name: str) -> bool: ...
+    def say(self, level: LogLevel, message: str, task: str | None = None) -> None: ...
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]: ...
+    def start_run(self, name: str, trigger: Trigger, *, request_id: str | None = None) -> bool: ...
+
+
+class RequestDesk:
+    """The scheduling instance's side of run requests: take each once, and miss none.
+
+    The watcher is the fast path (:meth:`take`, on a change in ``.requests/``); a poll every
+    :data:`REQUEST_POLL_S` catches what it can miss (a request in a folder it has not seen yet,
+    a process that was stopped by SIGSTOP or Ctrl-Z meanwhile). One lock keeps the two from
+    taking the same request twice.
+    """
+
+    def __init__(self, host: DeskHost) -> None:
+        self._host = host
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        """As the new scheduler: make ``.requests/``, take what waits, and start polling."""
+        await asyncio.to_thread(ensure_requests_dir, self._host.tasks_dir)
+        await self.take()
+        self._host.spawn(self._poll(), "request-poll")
+
+    async def _poll(self) -> None:
+        host = self._host
+        while host.role == "scheduler" and not host.stopping:
+            await asyncio.sleep(REQUEST_POLL_S)
+            if pending_requests(host.tasks_dir):
+                await self.take()
+
+    async def take(self) -> None:
+        """Start the runs other instances asked for (``r`` in a monitor, ``bassi-tui run``)."""
+        host = self._host
+        async with self._lock:
+            if host.stopping:
+                return  # the requests stay for the next scheduling instance
+            for request in await asyncio.to_thread(take_requests, host.tasks_dir, host.clock()):
+                if not host.knows(request.task):
+                    host.say("warning", f"Run request for unknown task {request.task!r} ignored")
+                    continue
+                host.say(
+                    "info", f"Run of {request.task} requested by another instance", request.task
+                )
+                host.start_run(request.task, "manual", request_id=request.id)
