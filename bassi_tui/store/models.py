@@ -6,10 +6,12 @@ only say what a valid task looks like once it has been read.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAYS: tuple[Weekday, ...] = (
@@ -23,7 +25,8 @@ WEEKDAYS: tuple[Weekday, ...] = (
 )
 
 ScheduleType = Literal["daily", "weekly", "monthly", "interval", "cron", "once"]
-ExecutorName = Literal["anthropic", "command", "echo"]
+# "agent" last: messages list the choices in this order, and the older three keep their wording.
+ExecutorName = Literal["anthropic", "command", "echo", "agent"]
 OutputFormat = Literal["text", "json", "markdown"]
 MissedPolicy = Literal["skip", "catchup", "notify"]
 OverlapPolicy = Literal["skip", "queue", "allow"]
@@ -35,6 +38,23 @@ PROMPT_FILE = "prompt.txt"
 CONFIG_FILE = "config.yaml"
 STATE_FILE = "last_run.json"
 RESULTS_DIR = "results"
+
+DEFAULT_EXECUTOR: ExecutorName = "anthropic"
+"""The executor of a task whose config.yaml has no ``executor:``.
+
+The contract's default is ``agent``; it stays ``anthropic`` until the agent runner lands. Flip it
+here, in this one place: :class:`TaskConfig`'s default and so the parser's follow (then update
+README.md's config.yaml table and the tests that assert the default).
+"""
+
+ToolName = Literal["read", "write", "edit", "glob", "grep", "bash"]
+"""The agent's built-in tools, as named in config.yaml ``tools:``."""
+
+DEFAULT_TOOLS: tuple[ToolName, ...] = ("read", "write", "edit", "glob", "grep")
+"""The tools offered without ``tools:``; ``bash`` only when listed."""
+
+DEFAULT_WORKDIR = "workspace"
+"""The agent's workdir without ``workdir:``, relative to the task folder (made on first run)."""
 
 
 def fields_reduce(self: Any) -> tuple[Any, tuple[Any, ...]]:
@@ -120,9 +140,85 @@ class OutputConfig:
     auto_cleanup: bool = True
 
 
+def task_path(folder: Path, text: str) -> Path:
+    """A config.yaml path as the agent uses it: ``~`` expanded, relative ones under ``folder``.
+
+    Not resolved (symlinks stay), so the path reads as the user wrote it.
+    """
+    path = Path(os.path.expanduser(text))
+    return path if path.is_absolute() else folder / path
+
+
+def _masked(values: dict[str, str]) -> dict[str, str]:
+    """A mapping of secrets as repr() may show it: the names, never the values."""
+    return dict.fromkeys(values, "***")
+
+
+@dataclass(frozen=True, slots=True)
+class McpServer:
+    """One ``mcp_servers:`` entry: a local server the agent starts, or a remote one it calls.
+
+    Exactly one of ``command`` (argv of a stdio server, with ``env`` added to its environment)
+    and ``url`` (an http or https endpoint, sent ``headers``) is set. ``env`` and ``headers``
+    values are often secrets: :meth:`__repr__` shows only their names, and only the scheme and
+    host of ``url`` (tokens hide in URL paths and queries too).
+    """
+
+    __reduce__ = fields_reduce
+
+    name: str
+    command: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    url: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def transport(self) -> Literal["stdio", "http"]:
+        """``stdio`` for a ``command`` server, ``http`` (streamable HTTP) for a ``url`` one."""
+        return "http" if self.url is not None else "stdio"
+
+    def argv(self, folder: Path) -> tuple[str, ...]:
+        """``command`` ready to start from task ``folder``.
+
+        A program given as a path (it has a ``/``) gets ``~`` expanded and, when relative, is
+        taken from the task folder, as config.yaml paths are; a bare name is looked up on PATH
+        (the server's ``env`` PATH if it sets one) when started. Arguments are left as written.
+        """
+        if not self.command:
+            return ()
+        program = self.command[0]
+        if "/" in program:
+            program = str(task_path(folder, program))
+        return (program, *self.command[1:])
+
+    def __repr__(self) -> str:
+        # Arguments, env and header values, and most of a URL may hold secrets: names only.
+        parts = [f"name={self.name!r}"]
+        if self.command:
+            parts.append(f"program={self.command[0]!r}, args={len(self.command) - 1}")
+        if self.env:
+            parts.append(f"env={_masked(self.env)!r}")
+        if self.url is not None:
+            try:
+                where = urlsplit(self.url)
+                shown = f"{where.scheme}://{where.hostname or ''}/..."
+            except ValueError:
+                shown = "***"
+            parts.append(f"url={shown!r}")
+        if self.headers:
+            parts.append(f"headers={_masked(self.headers)!r}")
+        return f"McpServer({', '.join(parts)})"
+
+
 @dataclass(frozen=True, slots=True)
 class TaskConfig:
-    """config.yaml, with every default of the contract filled in."""
+    """config.yaml, with every default of the contract filled in.
+
+    ``workdir``, ``tools``, ``allowed_paths``, ``max_turns`` and ``mcp_servers`` are for
+    ``executor: agent``; other executors accept and ignore them, so switching is one edit.
+    ``workdir`` and ``allowed_paths`` are kept as written; :meth:`workdir_path` and
+    :meth:`allowed_path_list` give the paths to use.
+    """
 
     __reduce__ = fields_reduce
 
@@ -134,20 +230,40 @@ class TaskConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
     environment: dict[str, str] = field(default_factory=dict)
     missed_task_policy: MissedPolicy = "skip"
-    executor: ExecutorName = "anthropic"
+    executor: ExecutorName = DEFAULT_EXECUTOR
     model: str = "claude-sonnet-4-6"
     max_tokens: int = 4096
     system: str | None = None
     command: tuple[str, ...] = ()
     overlap: OverlapPolicy = "skip"
+    workdir: str = DEFAULT_WORKDIR
+    tools: tuple[ToolName, ...] = DEFAULT_TOOLS
+    allowed_paths: tuple[str, ...] = ()
+    max_turns: int = 20
+    mcp_servers: tuple[McpServer, ...] = ()
+
+    def workdir_path(self, folder: Path) -> Path:
+        """The agent's workdir for the task in ``folder`` (``~`` expanded, relative to it)."""
+        return task_path(folder, self.workdir)
+
+    def allowed_path_list(self, folder: Path) -> tuple[Path, ...]:
+        """``allowed_paths`` for the task in ``folder``, as :meth:`workdir_path` makes them."""
+        return tuple(task_path(folder, text) for text in self.allowed_paths)
 
     def __repr__(self) -> str:
-        # Never let environment values reach a log line or a traceback through repr().
-        env = {k: "***" for k in self.environment}
-        return (
+        # Never let environment values reach a log line or a traceback through repr();
+        # McpServer's own repr hides its env, headers and URL the same way.
+        env = _masked(self.environment)
+        text = (
             f"TaskConfig(executor={self.executor!r}, model={self.model!r}, "
-            f"timeout={self.timeout!r}, max_retries={self.max_retries!r}, environment={env!r})"
+            f"timeout={self.timeout!r}, max_retries={self.max_retries!r}, environment={env!r}"
         )
+        if self.executor == "agent":
+            text += (
+                f", workdir={self.workdir!r}, tools={self.tools!r}, "
+                f"max_turns={self.max_turns!r}, mcp_servers={self.mcp_servers!r}"
+            )
+        return text + ")"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ names), and YAML syntax errors are reported without the source snippet (see yaml
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import get_args
 
 from bassi_tui.store.models import (
@@ -21,6 +22,13 @@ from bassi_tui.store.models import (
     OverlapPolicy,
     TaskConfig,
     TaskProblem,
+)
+from bassi_tui.store.parse_agent import (
+    AGENT_KEYS,
+    read_allowed_paths,
+    read_mcp_servers,
+    read_tools,
+    read_workdir,
 )
 from bassi_tui.store.parse_common import (
     Field,
@@ -52,6 +60,7 @@ CONFIG_KEYS = (
     "system",
     "command",
     "overlap",
+    *AGENT_KEYS,
 )
 NOTIFY_KEYS = ("on_success", "on_failure", "channels")
 OUTPUT_KEYS = ("format", "keep_history", "auto_cleanup")
@@ -63,9 +72,13 @@ OVERLAP_POLICIES: tuple[OverlapPolicy, ...] = get_args(OverlapPolicy)
 
 
 def parse_config(
-    task_name: str, text: str, file: str = CONFIG_FILE
+    task_name: str, text: str, file: str = CONFIG_FILE, *, folder: Path | None = None
 ) -> tuple[TaskConfig, list[TaskProblem]]:
-    """Parse config.yaml text; an empty file gives all defaults, a bad value its default."""
+    """Parse config.yaml text; an empty file gives all defaults, a bad value its default.
+
+    ``folder`` is the task folder. Without it the agent's paths are checked as written only;
+    with it, relative ones are checked on disk too (see :mod:`~bassi_tui.store.parse_agent`).
+    """
     report = Report(task_name, file)
     mapping = load_mapping(text, report, empty_message=None)
     if mapping is None:
@@ -129,6 +142,21 @@ def parse_config(
         command=opt(got, "command", lambda f: _command(f, report), d.command),
         overlap=opt(
             got, "overlap", lambda f: read_choice(f, report, "overlap", OVERLAP_POLICIES), d.overlap
+        ),
+        # The agent's keys are read whatever the executor, so switching to agent is one edit.
+        workdir=opt(got, "workdir", lambda f: read_workdir(f, report, folder), d.workdir),
+        tools=opt(got, "tools", lambda f: read_tools(f, report), d.tools),
+        allowed_paths=opt(
+            got,
+            "allowed_paths",
+            lambda f: read_allowed_paths(f, report, folder),
+            d.allowed_paths,
+        ),
+        max_turns=opt(
+            got, "max_turns", lambda f: read_int(f, report, "max_turns", minimum=1), d.max_turns
+        ),
+        mcp_servers=opt(
+            got, "mcp_servers", lambda f: read_mcp_servers(f, report, folder), d.mcp_servers
         ),
     )
     return config, report.sorted()
