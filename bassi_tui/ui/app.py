@@ -11,12 +11,13 @@ the widgets, messages come up from them; the widgets never talk to each other.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
@@ -46,6 +47,28 @@ from bassi_tui.ui.result_view import ResultView, merge_runs
 from bassi_tui.ui.task_list import TaskList
 
 log = logging.getLogger(__name__)
+
+Handler = TypeVar("Handler", bound=Callable[..., None])
+
+
+def while_open(handler: Handler) -> Handler:
+    """Let a message handler or timer tick that arrives while the app quits do nothing.
+
+    Textual removes the app's widgets before its message queue and timers stop, so a run event,
+    a results read or the live-output tick can still come when the widgets it would update are
+    gone. Only then is the NoMatches dropped; while the app runs it is a bug and is raised.
+    """
+
+    @functools.wraps(handler)
+    def guarded(self: BassiApp, *args: Any, **kwargs: Any) -> None:
+        try:
+            handler(self, *args, **kwargs)
+        except NoMatches:
+            if not self.quitting:
+                raise
+
+    return cast(Handler, guarded)
+
 
 FLUSH_INTERVAL = 0.25
 #: Below this many rows the log pane starts hidden (``l`` shows it).
@@ -139,6 +162,8 @@ class BassiApp(TaskActionsApp):
         #: line sets it; tests leave the test runner's handlers alone).
         self.handle_signals = handle_signals
         self._restore_signals: Callable[[], None] | None = None
+        #: Set once the app is asked to quit (see while_open).
+        self.quitting = False
         self.tasks_dir = tasks_dir
         self.demo = demo
         self.clock = clock
@@ -214,6 +239,11 @@ class BassiApp(TaskActionsApp):
     def _no_tasks_text(self) -> str:
         return f"No task folders in {short_path(self.tasks_dir)} yet."
 
+    def exit(self, result: None = None, return_code: int = 0, message: Any = None) -> None:
+        """Quit (q, a signal, the end of a test); from here a late message updates nothing."""
+        self.quitting = True
+        super().exit(result, return_code, message)
+
     def _on_stop_signal(self, signum: int) -> None:
         """SIGHUP, SIGTERM or SIGINT: quit as ``q`` does (runs in flight are recorded as
         interrupted by the engine's stop); the exit code says which signal it was."""
@@ -251,12 +281,14 @@ class BassiApp(TaskActionsApp):
             return
         pane.add_many(lines)
 
+    @while_open
     def _flush_output(self) -> None:
         grew = self._live.flush()
         if self.query_one(TaskList).selected in grew:
             self.query_one(ResultView).live_grew()
 
     @on(msg.TaskUpdated)
+    @while_open
     def _on_task_updated(self, message: msg.TaskUpdated) -> None:
         cards = self.query_one(TaskList)
         event = message.event
@@ -269,16 +301,19 @@ class BassiApp(TaskActionsApp):
         self._update_cards_title()
 
     @on(msg.RunBegan)
+    @while_open
     def _on_run_began(self, message: msg.RunBegan) -> None:
         event = message.event
         self._take_run(event.task, event.record, event.view)
 
     @on(msg.RunRetried)
+    @while_open
     def _on_run_retried(self, message: msg.RunRetried) -> None:
         if message.event.task == self.query_one(TaskList).selected:
             self.query_one(ResultView).live_reset()
 
     @on(msg.RunEnded)
+    @while_open
     def _on_run_ended(self, message: msg.RunEnded) -> None:
         event = message.event
         self._live.end(event.task)
@@ -299,6 +334,7 @@ class BassiApp(TaskActionsApp):
         self._update_cards_title()
 
     @on(msg.LogWritten)
+    @while_open
     def _on_log_written(self, message: msg.LogWritten) -> None:
         self.query_one(LogPane).add(message.event)
 
@@ -326,6 +362,7 @@ class BassiApp(TaskActionsApp):
     # -- selection and results ----------------------------------------------------------------
 
     @on(TaskList.Selected)
+    @while_open
     def _on_selected(self, message: TaskList.Selected) -> None:
         self._runs_seen = {}
         viewer = self.query_one(ResultView)
@@ -355,16 +392,12 @@ class BassiApp(TaskActionsApp):
             self.post_message(msg.ResultsLoaded(name, records))
 
     @on(msg.ResultsLoaded)
+    @while_open
     def _on_results_loaded(self, message: msg.ResultsLoaded) -> None:
-        records = merge_runs(message.records, self._runs_seen.values())
-        try:
-            viewer = self.query_one(ResultView)
-            if message.task == viewer.task_name == self.query_one(TaskList).selected:
-                viewer.show_records(records, self._live.get(message.task))
-        except NoMatches:
-            # The read finished as the app was closing: its widgets (the viewer's history among
-            # them) are being removed. Seen when quitting right after start.
-            return
+        viewer = self.query_one(ResultView)
+        if message.task == viewer.task_name == self.query_one(TaskList).selected:
+            records = merge_runs(message.records, self._runs_seen.values())
+            viewer.show_records(records, self._live.get(message.task))
 
     def _update_cards_title(self) -> None:
         cards = self.query_one(TaskList)

@@ -6,6 +6,9 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+from textual.css.query import NoMatches
+
 from bassi_tui.scheduler.engine import Engine
 from bassi_tui.store.records import RunRecord
 from bassi_tui.ui import messages as msg
@@ -132,8 +135,23 @@ async def test_a_history_read_that_lands_while_the_app_closes_is_dropped(tasks_d
         cards = app.query_one(TaskList)
         await wait_until(pilot, lambda: cards.selected == "late", "the card")
         await app.workers.wait_for_complete()
-        # As on the way out: the viewer's parts go first, then a worker's read arrives.
+        # As on the way out (exit() sets quitting): the widgets go first, then a worker's read
+        # arrives and the live-output timer ticks.
+        app.quitting = True
         await app.query_one(ResultView).query_one(RunHistory).remove()
         app.post_message(msg.ResultsLoaded("late", []))
         await pilot.pause()
+        await app.query_one(TaskList).remove()
+        await pilot.pause(0.3)  # a tick of the live-output flush (every 0.25 s) comes and goes
         assert app.return_code is None  # no crash
+
+
+async def test_a_missing_widget_while_the_app_runs_is_still_an_error(tasks_dir: Path) -> None:
+    make_task(tasks_dir, "bug")
+    app = BassiApp(tasks_dir, engine=Engine(tasks_dir, watch=False))
+    with pytest.raises(NoMatches):
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.query_one(TaskList).selected == "bug", "card")
+            await app.query_one(ResultView).query_one(RunHistory).remove()
+            app.post_message(msg.ResultsLoaded("bug", []))
+            await pilot.pause()
