@@ -29,7 +29,7 @@ from bassi_tui.executor.base import AttemptResult, ExecutorError, RunRequest, Te
 if TYPE_CHECKING:
     from anthropic import APIStatusError, AsyncAnthropic
 
-__all__ = ["MISSING_KEY_MESSAGE", "AnthropicRunner", "map_error"]
+__all__ = ["MISSING_KEY_MESSAGE", "AnthropicRunner", "SdkClients", "map_error"]
 
 MISSING_KEY_MESSAGE = (
     "ANTHROPIC_API_KEY is not set: export it in the environment that runs bassi-tui"
@@ -148,10 +148,11 @@ def map_error(
     return mapped
 
 
-class AnthropicRunner:
-    """Streams one Messages API call per attempt; see the module docstring."""
+class SdkClients:
+    """``AsyncAnthropic`` clients reused per (event loop, key, base URL); see the module docstring.
 
-    name: str = "anthropic"
+    A digest of the key, not the key, is the cache's key, so no repr of it can show the key.
+    """
 
     def __init__(self, *, connect_timeout: float = 10.0, read_timeout: float = 300.0) -> None:
         # read_timeout bounds the silence between bytes, not the run: the API sends pings
@@ -162,12 +163,12 @@ class AnthropicRunner:
             asyncio.AbstractEventLoop, dict[tuple[str, str | None], AsyncAnthropic]
         ] = weakref.WeakKeyDictionary()
 
-    def _client(self, api_key: str) -> AsyncAnthropic:
+    def get(self, api_key: str) -> AsyncAnthropic:
+        """The client for ``api_key`` on the running loop (the SDK must be imported)."""
         import anthropic
         import httpx2
 
         per_loop = self._clients.setdefault(asyncio.get_running_loop(), {})
-        # A digest, not the key, so no repr of this cache can ever show the key.
         ident = (hashlib.sha256(api_key.encode()).hexdigest(), os.environ.get("ANTHROPIC_BASE_URL"))
         client = per_loop.get(ident)
         if client is None:
@@ -176,10 +177,30 @@ class AnthropicRunner:
             per_loop[ident] = client
         return client
 
+    def on_loop(self) -> dict[tuple[str, str | None], AsyncAnthropic]:
+        """The clients open on the running loop, by (key digest, base URL)."""
+        return self._clients.get(asyncio.get_running_loop(), {})
+
     async def aclose(self) -> None:
         """Close the clients opened on the running loop (call at shutdown)."""
         for client in self._clients.pop(asyncio.get_running_loop(), {}).values():
             await client.close()
+
+
+class AnthropicRunner:
+    """Streams one Messages API call per attempt; see the module docstring."""
+
+    name: str = "anthropic"
+
+    def __init__(self, *, connect_timeout: float = 10.0, read_timeout: float = 300.0) -> None:
+        self._clients = SdkClients(connect_timeout=connect_timeout, read_timeout=read_timeout)
+
+    def _client(self, api_key: str) -> AsyncAnthropic:
+        return self._clients.get(api_key)
+
+    async def aclose(self) -> None:
+        """Close the clients opened on the running loop (call at shutdown)."""
+        await self._clients.aclose()
 
     async def run(self, request: RunRequest, on_text: TextSink) -> AttemptResult:
         """One streamed call; text deltas go to ``on_text`` as they arrive."""

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from bassi_tui.store.models import TaskConfig
+from bassi_tui.store.records import WrittenFile
 
 TextSink = Callable[[str], Awaitable[None]]
 """Receives each chunk of output text as it streams, in order."""
@@ -26,6 +28,10 @@ class RunRequest:
     config: TaskConfig
     #: Extra environment for the run (config.environment is applied on top by the runner).
     env: Mapping[str, str] = field(default_factory=dict)
+    #: The task's folder (the agent's workdir and allowed paths are relative to it).
+    task_dir: Path | None = None
+    #: Where the agent writes its transcript (``<stem>.transcript.jsonl`` beside the result).
+    transcript: Path | None = None
 
 
 @dataclass(slots=True)
@@ -38,6 +44,11 @@ class AttemptResult:
     request_id: str | None = None
     stop_reason: str | None = None
     exit_code: int | None = None
+    #: Agent runs: model turns, cache tokens summed over them, files written in the workdir.
+    turns: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    files: tuple[WrittenFile, ...] = ()
 
 
 class ExecutorError(Exception):
@@ -66,6 +77,9 @@ class ExecutorError(Exception):
         self.status_code = status_code
         self.request_id = request_id
         self.attempts = 1
+        #: What the attempt did before it failed, when that is worth recording (an agent that
+        #: ran out of turns: its tokens and the files it wrote).
+        self.result: AttemptResult | None = None
 
 
 class Runner(Protocol):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bassi_tui.executor.agent_runner import AgentRunner
 from bassi_tui.executor.anthropic_runner import AnthropicRunner
 from bassi_tui.executor.base import Runner
 from bassi_tui.executor.command_runner import CommandRunner
@@ -16,6 +17,7 @@ from bassi_tui.executor.echo_runner import EchoRunner
 __all__ = ["RUNNER_NAMES", "close_runners", "get_runner"]
 
 _FACTORIES: dict[str, Callable[[], Runner]] = {
+    "agent": AgentRunner,
     "anthropic": AnthropicRunner,
     "command": CommandRunner,
     "echo": EchoRunner,

@@ -204,7 +204,7 @@ async def execute_run(
         trigger=ctx.trigger,
         scheduled_for=ctx.scheduled_for,
         executor=config.executor,
-        model=config.model if config.executor == "anthropic" else None,
+        model=config.model if config.executor in ("anthropic", "agent") else None,
         run_request=ctx.request_id,
         # pid and host let a later start tell a crashed run from a live one.
         pid=os.getpid(),
@@ -245,7 +245,13 @@ async def execute_run(
     variables = template_variables(
         task.name, started, before.last_run, before.last_success, zone=zone
     )
-    request = RunRequest(task.name, expand_prompt(task.prompt, variables), config)
+    request = RunRequest(
+        task.name,
+        expand_prompt(task.prompt, variables),
+        config,
+        task_dir=task.path,
+        transcript=record.transcript_file,
+    )
     runner = get_runner(config.executor)
     attempts = 0
 
@@ -279,6 +285,7 @@ async def execute_run(
         status, error = "timeout", f"timed out after {config.timeout:g} s"
     except ExecutorError as exc:
         status, error, request_id = "failed", exc.message, exc.request_id
+        result = exc.result  # what a failed attempt did that is worth recording (agent turns)
     except OutputError as exc:
         status, error = "failed", str(exc)
     except asyncio.CancelledError:
@@ -305,9 +312,13 @@ async def execute_run(
             model=result.model or finished.model,
             input_tokens=result.input_tokens,
             output_tokens=result.output_tokens,
-            request_id=result.request_id,
+            request_id=result.request_id or request_id,
             stop_reason=result.stop_reason,
             exit_code=result.exit_code,
+            turns=result.turns,
+            cache_read_input_tokens=result.cache_read_tokens,
+            cache_creation_input_tokens=result.cache_write_tokens,
+            files=result.files,
         )
     outcome, stopped = await _complete(_finish, task, ctx, writer, finished, before)
     return dataclasses.replace(outcome, cancelled=cancelled or stopped)

@@ -101,7 +101,7 @@ def load_task(folder: Path) -> Task:
     config = TaskConfig()
     config_text = read(CONFIG_FILE, YAML_MAX_BYTES, required=False)
     if config_text is not None:
-        config, found = parse_config(name, config_text)
+        config, found = parse_config(name, config_text, folder=folder)
         problems.extend(found)
 
     return Task(

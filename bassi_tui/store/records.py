@@ -24,6 +24,8 @@ from typing import Any
 
 from bassi_tui.store.models import RESULTS_DIR
 
+#: An agent run's transcript, beside its metadata: ``<stem>.transcript.jsonl``.
+TRANSCRIPT_SUFFIX = ".transcript.jsonl"
 #: last_run.json keeps this many history entries, newest first.
 HISTORY_LIMIT = 20
 
@@ -79,6 +81,33 @@ def result_path(value: str | None) -> str | None:
 
 # -- a run ------------------------------------------------------------------------------------
 
+
+@dataclass(frozen=True, slots=True)
+class WrittenFile:
+    """A file an agent run created or changed in its workdir: its path there, and its size."""
+
+    path: str
+    bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"path": ..., "bytes": ...}``."""
+        return {"path": self.path, "bytes": self.bytes}
+
+    @classmethod
+    def from_json(cls, data: object) -> WrittenFile | None:
+        """An entry of a record's ``files``, or None when it is not one."""
+        if not isinstance(data, Mapping):
+            return None
+        path, size = _str(data.get("path")), _int(data.get("bytes"))
+        return cls(path, size) if path is not None and size is not None else None
+
+
+def _files(value: object) -> tuple[WrittenFile, ...]:
+    """A record's ``files`` list, read leniently."""
+    items = value if isinstance(value, list) else []
+    return tuple(w for item in items if (w := WrittenFile.from_json(item)) is not None)
+
+
 _RUN_KEYS = (
     "task_name",
     "run_id",
@@ -102,6 +131,10 @@ _RUN_KEYS = (
     "partial",
     "stop_reason",
     "exit_code",
+    "turns",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "files",
 )
 
 
@@ -138,6 +171,11 @@ class RunRecord:
     partial: bool = False
     stop_reason: str | None = None
     exit_code: int | None = None
+    #: Agent runs: model turns, cache tokens summed over them, files written in the workdir.
+    turns: int | None = None
+    cache_read_input_tokens: int | None = None
+    cache_creation_input_tokens: int | None = None
+    files: tuple[WrittenFile, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -154,6 +192,11 @@ class RunRecord:
     def running(self) -> bool:
         """True while the record says the run is in flight."""
         return self.status == "running"
+
+    @property
+    def transcript_file(self) -> Path:
+        """Where an agent run's turns are (``<stem>.transcript.jsonl``; absent for others)."""
+        return self.meta_file.with_name(f"{self.stem}{TRANSCRIPT_SUFFIX}")
 
     @property
     def result_file(self) -> str | None:
@@ -191,6 +234,11 @@ class RunRecord:
             data["stop_reason"] = self.stop_reason
         if self.exit_code is not None:
             data["exit_code"] = self.exit_code
+        if self.turns is not None:
+            data["turns"] = self.turns
+            data["cache_read_input_tokens"] = self.cache_read_input_tokens
+            data["cache_creation_input_tokens"] = self.cache_creation_input_tokens
+            data["files"] = [written.to_json() for written in self.files]
         for key, value in self.extra.items():
             data.setdefault(key, value)
         return data
@@ -223,6 +271,10 @@ class RunRecord:
             partial=data.get("partial") is True,
             stop_reason=_str(data.get("stop_reason")),
             exit_code=_int(data.get("exit_code")),
+            turns=_int(data.get("turns")),
+            cache_read_input_tokens=_int(data.get("cache_read_input_tokens")),
+            cache_creation_input_tokens=_int(data.get("cache_creation_input_tokens")),
+            files=_files(data.get("files")),
             extra={k: v for k, v in data.items() if k not in _RUN_KEYS},
         )
 

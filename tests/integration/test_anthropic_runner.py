@@ -107,7 +107,7 @@ async def test_one_client_is_reused_across_runs(
 ) -> None:
     await runner.run(request(), Sink())
     await runner.run(request(), Sink())
-    clients = runner._clients[asyncio.get_running_loop()]
+    clients = runner._clients.on_loop()
     assert len(clients) == 1
     assert FAKE_KEY not in repr(clients)
 
