@@ -21,7 +21,7 @@ import dataclasses
 import logging
 import os
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -32,7 +32,7 @@ from bassi_tui.executor.runners import get_runner
 from bassi_tui.executor.template import expand_prompt, template_variables
 from bassi_tui.scheduler.events import EngineEvent, RunOutput, RunRetrying
 from bassi_tui.scheduler.triggers import resolve_zone
-from bassi_tui.store.models import Task, Trigger
+from bassi_tui.store.models import Task, TaskConfig, Trigger
 from bassi_tui.store.records import RunRecord, TaskState
 from bassi_tui.store.recovery import HOST
 from bassi_tui.store.results import ResultWriter, write_run
@@ -83,11 +83,16 @@ class OutputError(Exception):
     """The result file cannot be written (a full disk, a vanished folder): the run fails."""
 
 
-def mask_secrets(text: str | None, environment: Mapping[str, str]) -> str | None:
-    """``text`` with the task's environment values and the API key masked as ``***``."""
+def mask_secrets(text: str | None, config: TaskConfig | None) -> str | None:
+    """``text`` with the task's secrets masked as ``***``: its ``environment`` values, its MCP
+    servers' ``env`` and ``headers`` values, and the API key."""
     if not text:
         return text
-    values = [*environment.values(), *(os.environ.get(name, "") for name in SECRET_ENV)]
+    values = [os.environ.get(name, "") for name in SECRET_ENV]
+    if config is not None:
+        values += config.environment.values()
+        for server in config.mcp_servers:
+            values += [*server.env.values(), *server.headers.values()]
     for value in sorted({v.strip() for v in values}, key=len, reverse=True):
         if len(value) >= MIN_SECRET_LEN:
             text = text.replace(value, "***")
@@ -264,7 +269,7 @@ async def execute_run(
         return await runner.run(request, on_text)
 
     def on_retry(n: int, err: ExecutorError, delay: float) -> None:
-        emit(RunRetrying(task.name, run_id, n, delay, mask_secrets(err.message, {}) or ""))
+        emit(RunRetrying(task.name, run_id, n, delay, mask_secrets(err.message, config) or ""))
 
     status, error = "failed", None
     result: AttemptResult | None = None
@@ -301,7 +306,7 @@ async def execute_run(
         end=ended,
         duration=round((ended - started).total_seconds(), 3),
         attempts=attempts,
-        error=mask_secrets(error, config.environment),
+        error=mask_secrets(error, config),
         request_id=request_id,
         partial=status != "success" and writer.bytes_written > 0,
         pid=None,

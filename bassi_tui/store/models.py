@@ -39,12 +39,10 @@ CONFIG_FILE = "config.yaml"
 STATE_FILE = "last_run.json"
 RESULTS_DIR = "results"
 
-DEFAULT_EXECUTOR: ExecutorName = "anthropic"
-"""The executor of a task whose config.yaml has no ``executor:``.
-
-The contract's default is ``agent``; it stays ``anthropic`` until the agent runner lands. Flip it
-here, in this one place: :class:`TaskConfig`'s default and so the parser's follow (then update
-README.md's config.yaml table and the tests that assert the default).
+DEFAULT_EXECUTOR: ExecutorName = "agent"
+"""The executor of a task whose config.yaml has no ``executor:``: the tool-using agent, as in the
+original design (a task that wants one plain Messages call says ``executor: anthropic``).
+:class:`TaskConfig`'s default and so the parser's follow this one constant.
 """
 
 ToolName = Literal["read", "write", "edit", "glob", "grep", "bash"]

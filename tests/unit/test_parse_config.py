@@ -24,7 +24,7 @@ def test_empty_config_is_all_defaults() -> None:
     for text in ("", "# nothing\n", "---\n"):
         config = ok(text)
         assert config == TaskConfig()
-        assert (config.timeout, config.max_retries, config.executor) == (600.0, 3, "anthropic")
+        assert (config.timeout, config.max_retries, config.executor) == (600.0, 3, "agent")
         assert (config.output.keep_history, config.missed_task_policy) == (30, "skip")
 
 

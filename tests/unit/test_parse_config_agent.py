@@ -63,7 +63,7 @@ def executable(path: Path, text: str = "#!/bin/sh\nexit 0\n") -> Path:
 
 def test_defaults_without_config(tmp_path: Path) -> None:
     config = load(tmp_path, None).config
-    assert config.executor == DEFAULT_EXECUTOR == "anthropic"
+    assert config.executor == DEFAULT_EXECUTOR == "agent"
     assert config.workdir == "workspace"
     assert config.tools == ("read", "write", "edit", "glob", "grep")
     assert (config.allowed_paths, config.max_turns, config.mcp_servers) == ((), 20, ())
