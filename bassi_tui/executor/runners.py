@@ -6,7 +6,9 @@ runs. Building a runner is cheap: nothing here imports the anthropic SDK.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+import sys
+from collections.abc import Callable, Iterable
 
 from bassi_tui.executor.agent_runner import AgentRunner
 from bassi_tui.executor.anthropic_runner import AnthropicRunner
@@ -14,7 +16,7 @@ from bassi_tui.executor.base import Runner
 from bassi_tui.executor.command_runner import CommandRunner
 from bassi_tui.executor.echo_runner import EchoRunner
 
-__all__ = ["RUNNER_NAMES", "close_runners", "get_runner"]
+__all__ = ["RUNNER_NAMES", "close_runners", "get_runner", "warm_up"]
 
 _FACTORIES: dict[str, Callable[[], Runner]] = {
     "agent": AgentRunner,
@@ -46,3 +48,28 @@ async def close_runners() -> None:
         aclose = getattr(runner, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+#: What each executor imports on its first run (the SDK takes seconds to import).
+_HEAVY_IMPORTS: dict[str, tuple[str, ...]] = {
+    "agent": ("anthropic", "anthropic.lib.tools.agent_toolset"),
+    "anthropic": ("anthropic",),
+}
+
+
+def warm_up(executors: Iterable[str]) -> list[str]:
+    """Import what the named executors need, now (call in a thread at start-up); the modules
+    that were imported.
+
+    Importing the Anthropic SDK takes about two seconds; done on the first fire, it made the
+    first runs after a launch seconds late. A start that has agent or anthropic tasks imports
+    it in the background instead, while nothing is due yet. Python's import lock makes a run
+    that needs the SDK meanwhile wait for this import rather than start a second one.
+    """
+    done = []
+    for name in sorted(set(executors)):
+        for module in _HEAVY_IMPORTS.get(name, ()):
+            if module not in sys.modules:
+                importlib.import_module(module)
+                done.append(module)
+    return done

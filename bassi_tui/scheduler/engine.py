@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bassi_tui.executor.runners import close_runners
+from bassi_tui.executor.runners import close_runners, warm_up
 from bassi_tui.scheduler.downtime import Promises
 from bassi_tui.scheduler.events import (
     EngineEvent,
@@ -163,6 +163,9 @@ class Engine:
         took = time.monotonic() - began
         self.say("info", f"Loaded {self.tasks_dir} ({self._summary()}) in {took:.1f} s")
         self.spawn(clock_watchdog(self, self._jobs.wakeup), "clock-watchdog")
+        executors = {got.task.config.executor for got in loaded if got.task.ok}
+        if self.role == "scheduler" and executors & {"agent", "anthropic"}:
+            self.spawn(asyncio.to_thread(warm_up, executors), "import the Anthropic SDK")
         if self.role == "scheduler":
             await self._promises.settle_downtime()
             await self._desk.open()

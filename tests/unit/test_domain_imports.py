@@ -79,3 +79,27 @@ def test_the_readme_test_command_runs_every_check_and_pytest_last() -> None:
         ".venv/bin/lint-imports",
         ".venv/bin/python -m pytest",
     ]
+
+
+@pytest.mark.parametrize(("config", "imported"), [(None, True), ("executor: echo\n", False)])
+def test_a_start_with_agent_tasks_imports_the_sdk_in_the_background(
+    tmp_path: Path, config: str | None, imported: bool
+) -> None:
+    from tests.helpers import make_task
+
+    make_task(tmp_path, "t", config=config)  # no config.yaml: the agent executor
+    code = (
+        "import asyncio, sys, pathlib\n"
+        "from bassi_tui.scheduler.engine import Engine\n"
+        "async def main():\n"
+        f"    engine = Engine(pathlib.Path({str(tmp_path)!r}), watch=False)\n"
+        "    await engine.start()\n"
+        "    await engine.stop()\n"
+        # asyncio.run waits for the loop's worker threads: a background import has finished.
+        "asyncio.run(main())\n"
+        "print('anthropic.lib.tools.agent_toolset' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.strip()
+    assert out == str(imported)
