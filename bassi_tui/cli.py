@@ -157,8 +157,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.demo:
         from bassi_tui.demo import ensure_demo_tasks
+        from bassi_tui.demo_model import DEMO_KEY, start_demo_model
 
         ensure_demo_tasks(tasks_dir)
+        # The demo's agent task talks to a scripted stand-in on loopback, with a dummy key:
+        # offline, and a real key in the environment is never sent anywhere.
+        os.environ["ANTHROPIC_BASE_URL"] = start_demo_model().base_url
+        os.environ["ANTHROPIC_API_KEY"] = DEMO_KEY
     if args.headless:
         return asyncio.run(_headless(tasks_dir, args.poll, *_read_ahead(tasks_dir)))
     lock, preload = _read_ahead(tasks_dir)  # the workers read while the UI is imported

@@ -1,4 +1,7 @@
-"""The offline demo: a tasks dir of example tasks on the ``echo`` executor.
+"""The offline demo: example tasks on the ``echo`` executor, and one agent that acts.
+
+The agent task runs the real agent path against a scripted stand-in for the model
+(:mod:`bassi_tui.demo_model`), so it works with no key and no network.
 
 Created under ``~/.bassi/demo-tasks`` (never the real tasks dir). Files that already exist are
 left alone, so a newcomer's edits to the demo survive the next ``bassi-tui --demo``.
@@ -27,6 +30,15 @@ DEMO_TASKS: dict[str, dict[str, str]] = {
         "timezone: Europe/Berlin\n",
         "prompt.txt": 'Summarise the week up to {date} as JSON: {"highlights": [], "risks": []}\n',
         "config.yaml": "executor: echo\ntimeout: 120\n",
+    },
+    "agent-notes": {
+        "schedule.yaml": "# An agent that acts: press r to run it now, then look in its\n"
+        "# workspace/_RESULTS_FROM_AGENT/ folder.\n"
+        "type: interval\nminutes: 10\n",
+        "prompt.txt": "Write a short note about {weekday} {date} to _RESULTS_FROM_AGENT/note.md.\n",
+        "config.yaml": "# In the demo a scripted stand-in plays the model (offline, no key);\n"
+        "# the tools, the files and the records are real. Outside --demo, Claude does.\n"
+        "executor: agent\ntools: [read, write]\nmax_turns: 4\n",
     },
     "broken-on-purpose": {
         "schedule.yaml": "# This task is broken on purpose: fix the typo below (tiem -> time)\n"

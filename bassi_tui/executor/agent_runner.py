@@ -32,10 +32,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import json
 import os
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +41,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from bassi_tui.executor.anthropic_runner import MISSING_KEY_MESSAGE, SdkClients, map_error
 from bassi_tui.executor.base import AttemptResult, ExecutorError, RunRequest, TextSink
+from bassi_tui.executor.sdk_import import ensure_imported
 from bassi_tui.store.inert import inert
 from bassi_tui.store.models import CONFIG_FILE, PROMPT_FILE, RESULTS_DIR, SCHEDULE_FILE, STATE_FILE
 from bassi_tui.store.records import WrittenFile
@@ -77,13 +76,11 @@ MIN_SECRET_LEN = 4
 
 
 async def _import_sdk(with_mcp: bool) -> None:
-    """Import the SDK's pieces in a thread the first time (``import anthropic`` takes ~1 s)."""
+    """Import the SDK's pieces in a thread the first time (``import anthropic`` takes ~2 s)."""
     names = ["anthropic", "anthropic.lib.tools.agent_toolset"]
     if with_mcp:
         names += ["anthropic.lib.tools.mcp", "mcp.client.stdio", "mcp.client.streamable_http"]
-    missing = [name for name in names if name not in sys.modules]
-    if missing:
-        await asyncio.to_thread(lambda: [importlib.import_module(n) for n in missing])
+    await ensure_imported(names)
 
 
 def prepare_workdir(path: Path) -> Path:

@@ -16,15 +16,14 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import hashlib
-import importlib
 import os
-import sys
 import time
 import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from bassi_tui.executor.base import AttemptResult, ExecutorError, RunRequest, TextSink
+from bassi_tui.executor.sdk_import import ensure_imported
 
 if TYPE_CHECKING:
     from anthropic import APIStatusError, AsyncAnthropic
@@ -207,8 +206,7 @@ class AnthropicRunner:
         api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
         if not api_key:
             raise ExecutorError(MISSING_KEY_MESSAGE, transient=False)
-        if "anthropic" not in sys.modules:
-            await asyncio.to_thread(importlib.import_module, "anthropic")
+        await ensure_imported(["anthropic"])
         import anthropic
 
         config = request.config

@@ -6,8 +6,6 @@ runs. Building a runner is cheap: nothing here imports the anthropic SDK.
 
 from __future__ import annotations
 
-import importlib
-import sys
 from collections.abc import Callable, Iterable
 
 from bassi_tui.executor.agent_runner import AgentRunner
@@ -15,6 +13,7 @@ from bassi_tui.executor.anthropic_runner import AnthropicRunner
 from bassi_tui.executor.base import Runner
 from bassi_tui.executor.command_runner import CommandRunner
 from bassi_tui.executor.echo_runner import EchoRunner
+from bassi_tui.executor.sdk_import import import_modules
 
 __all__ = ["RUNNER_NAMES", "close_runners", "get_runner", "warm_up"]
 
@@ -63,13 +62,8 @@ def warm_up(executors: Iterable[str]) -> list[str]:
 
     Importing the Anthropic SDK takes about two seconds; done on the first fire, it made the
     first runs after a launch seconds late. A start that has agent or anthropic tasks imports
-    it in the background instead, while nothing is due yet. Python's import lock makes a run
-    that needs the SDK meanwhile wait for this import rather than start a second one.
+    it in the background instead, while nothing is due yet; a run that needs it meanwhile waits
+    for this import (one lock: see :mod:`bassi_tui.executor.sdk_import`).
     """
-    done = []
-    for name in sorted(set(executors)):
-        for module in _HEAVY_IMPORTS.get(name, ()):
-            if module not in sys.modules:
-                importlib.import_module(module)
-                done.append(module)
-    return done
+    names = [module for name in sorted(set(executors)) for module in _HEAVY_IMPORTS.get(name, ())]
+    return import_modules(names)

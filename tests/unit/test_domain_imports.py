@@ -103,3 +103,27 @@ def test_a_start_with_agent_tasks_imports_the_sdk_in_the_background(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     ).stdout.strip()
     assert out == str(imported)
+
+
+def test_threads_importing_the_sdk_at_once_each_get_it_whole() -> None:
+    # The warm-up thread and a run's first attempt can ask for the SDK at the same moment;
+    # unserialised, one of them got a partially initialised module (an ImportError).
+    code = (
+        "import threading\n"
+        "from bassi_tui.executor.sdk_import import import_modules\n"
+        "errors = []\n"
+        "def go():\n"
+        "    try:\n"
+        "        import_modules(['anthropic', 'anthropic.lib.tools.agent_toolset'])\n"
+        "        from anthropic import AsyncAnthropic  # usable, not half-made\n"
+        "    except Exception as exc:\n"
+        "        errors.append(repr(exc))\n"
+        "threads = [threading.Thread(target=go) for _ in range(4)]\n"
+        "[t.start() for t in threads]\n"
+        "[t.join() for t in threads]\n"
+        "print(errors)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.strip()
+    assert out == "[]"
