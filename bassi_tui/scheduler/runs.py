@@ -324,6 +324,7 @@ async def execute_run(
             cache_read_input_tokens=result.cache_read_tokens,
             cache_creation_input_tokens=result.cache_write_tokens,
             files=result.files,
+            workdir=config.workdir if result.turns is not None else None,
         )
     outcome, stopped = await _complete(_finish, task, ctx, writer, finished, before)
     return dataclasses.replace(outcome, cancelled=cancelled or stopped)

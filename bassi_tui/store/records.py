@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bassi_tui.store.models import RESULTS_DIR
+from bassi_tui.store.models import RESULTS_DIR, task_path
 
 #: An agent run's transcript, beside its metadata: ``<stem>.transcript.jsonl``.
 TRANSCRIPT_SUFFIX = ".transcript.jsonl"
@@ -132,6 +132,7 @@ _RUN_KEYS = (
     "stop_reason",
     "exit_code",
     "turns",
+    "workdir",
     "cache_read_input_tokens",
     "cache_creation_input_tokens",
     "files",
@@ -173,6 +174,8 @@ class RunRecord:
     exit_code: int | None = None
     #: Agent runs: model turns, cache tokens summed over them, files written in the workdir.
     turns: int | None = None
+    #: The agent's workdir as config.yaml gave it (``files`` are relative to it).
+    workdir: str | None = None
     cache_read_input_tokens: int | None = None
     cache_creation_input_tokens: int | None = None
     files: tuple[WrittenFile, ...] = ()
@@ -192,6 +195,10 @@ class RunRecord:
     def running(self) -> bool:
         """True while the record says the run is in flight."""
         return self.status == "running"
+
+    def written_file(self, written: WrittenFile) -> Path:
+        """Where a file the agent wrote is: under its workdir, relative to the task folder."""
+        return task_path(self.meta_file.parent.parent, self.workdir or ".") / written.path
 
     @property
     def transcript_file(self) -> Path:
@@ -236,6 +243,7 @@ class RunRecord:
             data["exit_code"] = self.exit_code
         if self.turns is not None:
             data["turns"] = self.turns
+            data["workdir"] = self.workdir
             data["cache_read_input_tokens"] = self.cache_read_input_tokens
             data["cache_creation_input_tokens"] = self.cache_creation_input_tokens
             data["files"] = [written.to_json() for written in self.files]
@@ -272,6 +280,7 @@ class RunRecord:
             stop_reason=_str(data.get("stop_reason")),
             exit_code=_int(data.get("exit_code")),
             turns=_int(data.get("turns")),
+            workdir=_str(data.get("workdir")),
             cache_read_input_tokens=_int(data.get("cache_read_input_tokens")),
             cache_creation_input_tokens=_int(data.get("cache_creation_input_tokens")),
             files=_files(data.get("files")),

@@ -123,6 +123,14 @@ class BassiApp(TaskActionsApp):
             show=False,
             tooltip="Show the next (newer) result",
         ),
+        Binding(
+            "f",
+            "next_file",
+            "Files",
+            id="result.files",
+            show=False,
+            tooltip="Show the files the agent wrote in the shown run, one by one",
+        ),
         Binding("slash", "filter", "Filter", id="cards.filter", tooltip="Filter the cards by name"),
         Binding(
             "escape",
@@ -413,6 +421,11 @@ class BassiApp(TaskActionsApp):
     def action_open_result(self) -> None:
         """Focus the result text."""
         self.query_one(ResultView).focus_text()
+
+    def action_next_file(self) -> None:
+        """Show the next file the agent wrote in the shown run (then the output again)."""
+        if self.query_one(ResultView).next_file() is None:
+            self.notify("This run wrote no files.", timeout=3)
 
     def action_step(self, delta: int) -> None:
         """Older (+1) or newer (-1) result."""

@@ -129,6 +129,15 @@ def tokens(tin: int | None, tout: int | None) -> str:
     return f"{left}→{right} tok"
 
 
+def size(nbytes: int) -> str:
+    """``512 B``, ``2.1 KB``, ``3.4 MB``."""
+    if nbytes < 1024:
+        return f"{nbytes} B"
+    if nbytes < 1024 * 1024:
+        return f"{nbytes / 1024:.1f} KB"
+    return f"{nbytes / 1024 / 1024:.1f} MB"
+
+
 def rate(success: int, failure: int) -> str:
     """``92% ok`` over finished runs, or an empty string before the first one."""
     done = success + failure

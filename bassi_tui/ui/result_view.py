@@ -102,6 +102,8 @@ class ResultView(Vertical):
         self._shown: tuple[str, str] | None = None  # (stem, status) on screen
         self._token = 0
         self._facts_shown: tuple[str, tuple[object, ...]] | None = None
+        #: Which of the shown run's written files is on screen (None: the run's output).
+        self._file_index: int | None = None
 
     def compose(self) -> ComposeResult:
         yield RunHistory(self.clock, id="history")
@@ -178,6 +180,32 @@ class ResultView(Vertical):
         """Put the keyboard on the text."""
         self._text.focus()
 
+    def next_file(self) -> str | None:
+        """Show the next file the shown run's agent wrote (after the last: the run's output);
+        what is shown now, or None when the run wrote no file."""
+        if not self.records:
+            return None
+        record = self.records[self.index]
+        if not record.files:
+            return None
+        nxt = 0 if self._file_index is None else self._file_index + 1
+        self._token += 1
+        if nxt >= len(record.files):
+            self._file_index = None
+            self._shown = None  # the run's output again, as on a fresh pick
+            self._pick(self.index)
+            return "the run's output"
+        self._file_index = nxt
+        written = record.files[nxt]
+        self.border_subtitle = Content.assemble(
+            f"file {nxt + 1} of {len(record.files)}: {one_line(written.path)} · ",
+            ("f", "bold"),
+            " next",
+        )
+        self._text.show(None, "Opening…")
+        self._open(record.written_file(written), self._token, False)
+        return written.path
+
     # -- internals ----------------------------------------------------------------------------
 
     @property
@@ -191,6 +219,7 @@ class ResultView(Vertical):
 
     def _pick(self, index: int) -> None:
         self.index = index
+        self._file_index = None
         self.set_class(not self.records, "-empty")
         self.query_one(RunHistory).show(self.records, index)
         if not self.records:
@@ -259,10 +288,21 @@ class ResultView(Vertical):
             parts.append((f" · model {one_line(model)}", "$text-muted"))
         if (attempts := record.attempts) > 1:
             parts.append((f" · {attempts} attempts", "$text-warning"))
+        if record.turns is not None:
+            parts.append(
+                (f" · {record.turns} turn{'s' if record.turns != 1 else ''}", "$text-muted")
+            )
         if record.running:
             parts.append((" · still running", TONE_STYLES["running"]))
         if error := record.error:
             parts.append((f"\n{fmt.status_symbol(record.status)} {one_line(error)}", "$text-error"))
+        if files := record.files:
+            listed = ", ".join(f"{one_line(f.path)} ({fmt.size(f.bytes)})" for f in files[:3])
+            more = f" and {len(files) - 3} more" if len(files) > 3 else ""
+            count = f"{len(files)} file{'s' if len(files) != 1 else ''}"
+            parts.append((f"\nwrote {count}: {listed}{more} · ", "$text-muted"))
+            parts.append(("f", "bold"))
+            parts.append((" shows them", "$text-muted"))
         return Content.assemble(*parts)
 
     @work(

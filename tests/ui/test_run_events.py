@@ -18,7 +18,7 @@ from bassi_tui.ui.live_text import LiveText
 from bassi_tui.ui.result_view import ResultView, merge_runs
 from bassi_tui.ui.run_history import RunHistory
 from bassi_tui.ui.task_list import TaskList
-from tests.helpers import make_task
+from tests.helpers import make_task, write_run
 from tests.ui.conftest import text_of, wait_until
 
 SIZE = (120, 36)
@@ -155,3 +155,30 @@ async def test_a_missing_widget_while_the_app_runs_is_still_an_error(tasks_dir: 
             await app.query_one(ResultView).query_one(RunHistory).remove()
             app.post_message(msg.ResultsLoaded("bug", []))
             await pilot.pause()
+
+
+async def test_f_shows_the_files_an_agent_wrote_then_the_output_again(tasks_dir: Path) -> None:
+    folder = make_task(tasks_dir, "agent")
+    out = folder / "workspace" / "_RESULTS_FROM_AGENT"
+    out.mkdir(parents=True)
+    (out / "a.md").write_text("# first file\n")
+    (out / "b.txt").write_text("second file\n")
+    files = [
+        {"path": "_RESULTS_FROM_AGENT/a.md", "bytes": 13},
+        {"path": "_RESULTS_FROM_AGENT/b.txt", "bytes": 12},
+    ]
+    write_run(
+        folder, T0, "success", "the agent's answer\n", turns=2, workdir="workspace", files=files
+    )
+    app = BassiApp(tasks_dir, engine=Engine(tasks_dir, watch=False))
+    async with app.run_test(size=SIZE) as pilot:
+        text = app.query_one(BigText)
+        await wait_until(pilot, lambda: "the agent's answer" in text_of(text), "the output")
+        facts = str(app.query_one("#run-facts").render())
+        assert "2 turns" in facts and "wrote 2 files: _RESULTS_FROM_AGENT/a.md (13 B)" in facts
+        await pilot.press("f")
+        await wait_until(pilot, lambda: "# first file" in text_of(text), "the first file")
+        await pilot.press("f")
+        await wait_until(pilot, lambda: "second file" in text_of(text), "the second file")
+        await pilot.press("f")
+        await wait_until(pilot, lambda: "the agent's answer" in text_of(text), "the output again")
