@@ -59,6 +59,8 @@ class Scale:
     big_reps: int
     stream_tokens: int
     stream_reps: int
+    agent_turns: int = 5
+    agent_reps: int = 5
 
 
 FULL = Scale(
@@ -161,6 +163,12 @@ async def _streaming(s: Scale) -> list[Row]:
     return await bench_streaming(s.stream_tokens, s.stream_reps)
 
 
+async def _agent(s: Scale) -> list[Row]:
+    from bench.agent_fig import bench_agent
+
+    return await bench_agent(s.agent_turns, s.agent_reps, s.stream_tokens)
+
+
 FIGURES: dict[str, Callable[[Scale], Awaitable[list[Row]]]] = {
     "reload": _reload,
     "fire": _fire,
@@ -170,6 +178,7 @@ FIGURES: dict[str, Callable[[Scale], Awaitable[list[Row]]]] = {
     "ui": _ui,
     "big": _big,
     "streaming": _streaming,
+    "agent": _agent,
 }
 
 
