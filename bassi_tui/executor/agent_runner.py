@@ -333,14 +333,16 @@ class AgentRunner:
                     request_id = request_id or getattr(message, "_request_id", None)
                     model, stop_reason = message.model, message.stop_reason
                     calls = [block for block in message.content if block.type == "tool_use"]
+                    # Out of turns: the calls of this last turn are not run (their results
+                    # could never be sent); leaving the loop is how the runner skips them.
+                    out_of_turns = stop_reason == "tool_use" and turns >= config.max_turns
                     for call in calls:
-                        await say(
-                            ("" if at_line_start else "\n")
-                            + masker.text(describe_call(call.name, call.input))
-                            + "\n"
-                        )
+                        line = masker.text(describe_call(call.name, call.input))
+                        if out_of_turns:
+                            line += " (not run: max_turns reached)"
+                        await say(("" if at_line_start else "\n") + line + "\n")
                     results = None
-                    if calls and stop_reason == "tool_use" and turns < config.max_turns:
+                    if calls and stop_reason == "tool_use" and not out_of_turns:
                         results = await runner.generate_tool_call_response()
                     transcript.turn(
                         {
@@ -354,6 +356,8 @@ class AgentRunner:
                             "usage": totals.add(message.usage),
                         }
                     )
+                    if out_of_turns:
+                        break
         except ExecutorError:
             raise
         except Exception as err:

@@ -200,11 +200,17 @@ async def test_max_turns_stops_the_run_as_failed_with_its_turns_recorded(
     fake_anthropic.enqueue(
         *(ToolTurn(write_call(f"step{i}.txt", "x"), usage=Usage(10, 5)) for i in range(3))
     )
+    sink = Sink()
     with pytest.raises(ExecutorError) as failed:
-        await run(runner, request(task, max_turns=2))
+        await run(runner, request(task, max_turns=2), sink)
     assert "max_turns: 2" in failed.value.message and not failed.value.transient
     assert failed.value.result is not None and failed.value.result.turns == 2
     assert len(fake_anthropic.requests) == 2  # no third turn was asked for
+    # The second turn's call is not run: its result could never reach the model.
+    workdir = task / "workspace"
+    assert (workdir / "step0.txt").exists() and not (workdir / "step1.txt").exists()
+    assert "→ write step1.txt (1 B) (not run: max_turns reached)" in sink.text
+    assert [f.path for f in failed.value.result.files] == ["step0.txt"]
 
 
 async def test_tokens_are_summed_over_turns(
