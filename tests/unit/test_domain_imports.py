@@ -18,6 +18,8 @@ DOMAIN_MODULES = [
     "bassi_tui.scheduler.runs",
     "bassi_tui.executor.anthropic_runner",
     "bassi_tui.executor.command_runner",
+    "bassi_tui.executor.agent_runner",
+    "bassi_tui.demo_model",
     "bassi_tui.commands",
 ]
 
