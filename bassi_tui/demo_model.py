@@ -27,6 +27,8 @@ __all__ = ["DEMO_KEY", "DemoModel", "start_demo_model"]
 #: The dummy key the demo uses (the stand-in accepts anything; the real API would refuse it).
 DEMO_KEY = "demo-stand-in-not-a-key"
 NOTE_PATH = "_RESULTS_FROM_AGENT/note.md"
+#: The model name the stand-in answers with (what the run's metadata and the viewer show).
+STAND_IN = "demo-stand-in"
 
 
 def _events(message_id: str, model: str, blocks: list[dict[str, Any]], stop: str) -> list[bytes]:
@@ -168,7 +170,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         blocks, stop = _reply(body if isinstance(body, dict) else {})
         message_id = f"msg_demo_{secrets.token_hex(8)}"
-        model = str(body.get("model") or "demo") if isinstance(body, dict) else "demo"
+        model = STAND_IN  # the records say honestly that no Claude model answered
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.send_header("request-id", f"req_demo_{secrets.token_hex(6)}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bassi_tui.demo import ensure_demo_tasks
-from bassi_tui.demo_model import DEMO_KEY, DemoModel, start_demo_model
+from bassi_tui.demo_model import DEMO_KEY, STAND_IN, DemoModel, start_demo_model
 from bassi_tui.scheduler.engine import Engine
 from bassi_tui.scheduler.events import RunFinished
 from tests.helpers import EventLog
@@ -45,6 +45,7 @@ async def test_the_demo_agent_writes_its_note_with_the_real_tools(
     assert "Write a short note about" in note.read_text()  # the expanded prompt reached it
     record = done.record
     assert record.turns == 2 and [f.path for f in record.files] == ["_RESULTS_FROM_AGENT/note.md"]
+    assert record.model == STAND_IN  # the records do not pretend Claude answered
     assert record.output_file is not None
     shown = record.output_file.read_text()
     assert "→ write _RESULTS_FROM_AGENT/note.md" in shown and "Done." in shown
