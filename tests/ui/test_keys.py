@@ -37,7 +37,8 @@ async def test_r_runs_the_selected_task_and_shows_its_result(tasks_dir: Path) ->
         await pilot.press("r")
         text = app.query_one(BigText)
         await wait_until(pilot, lambda: "Hello from greeter" in text_of(text), "the result")
-        assert viewer.records[0].status == "success"
+        # The text streams in before the run's end is told: wait for the end, not just the text.
+        await wait_until(pilot, lambda: viewer.records[0].status == "success", "the run's end")
         await wait_until(pilot, lambda: "✓ success" in text_of(cards), "the card's last run")
         assert "1 run · 100% ok" in text_of(cards)
 
