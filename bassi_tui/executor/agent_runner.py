@@ -330,7 +330,7 @@ class AgentRunner:
                             texts.append(event.delta.text)
                             await say(event.delta.text)
                     message = await stream.get_final_message()
-                    request_id = request_id or getattr(message, "_request_id", None)
+                    request_id = request_id or getattr(stream, "request_id", None)
                     model, stop_reason = message.model, message.stop_reason
                     calls = [block for block in message.content if block.type == "tool_use"]
                     # Out of turns: the calls of this last turn are not run (their results

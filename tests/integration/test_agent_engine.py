@@ -39,6 +39,7 @@ async def test_an_agent_run_is_recorded_with_its_turns_files_and_transcript(
     assert isinstance(done, RunFinished) and done.status == "success", done.error
     record = done.record
     assert record.executor == "agent" and record.turns == 2
+    assert str(record.request_id).startswith("req_")  # the first turn's
     assert (record.input_tokens, record.output_tokens) == (130, 24)
     assert (record.cache_read_input_tokens, record.cache_creation_input_tokens) == (50, 50)
     assert [(f.path, f.bytes) for f in record.files] == [("_RESULTS_FROM_AGENT/report.md", 8)]

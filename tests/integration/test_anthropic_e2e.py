@@ -13,7 +13,10 @@ from bassi_tui.scheduler.events import RunFinished, RunOutput, RunRetrying
 from tests.fake_anthropic import FAKE_KEY, FakeAnthropicServer, Status, Stream
 from tests.helpers import EventLog, make_task
 
-CONFIG = "model: claude-test-model\nmax_tokens: 300\nsystem: Be brief.\nretry_delay: 0.01\n"
+CONFIG = (
+    "executor: anthropic\nmodel: claude-test-model\nmax_tokens: 300\nsystem: Be brief.\n"
+    "retry_delay: 0.01\n"
+)
 
 
 async def test_engine_streams_the_answer_into_the_result_and_records_usage(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bassi_tui.executor.agent_runner import AgentRunner
 from bassi_tui.executor.anthropic_runner import AnthropicRunner
 from bassi_tui.executor.base import RunRequest
 from bassi_tui.executor.command_runner import CommandRunner
@@ -40,8 +41,13 @@ async def test_echo_of_an_empty_prompt_sends_nothing() -> None:
 
 
 def test_get_runner_returns_one_shared_instance_per_name() -> None:
-    assert RUNNER_NAMES == ("anthropic", "command", "echo")
-    expected = {"anthropic": AnthropicRunner, "command": CommandRunner, "echo": EchoRunner}
+    assert RUNNER_NAMES == ("agent", "anthropic", "command", "echo")
+    expected = {
+        "agent": AgentRunner,
+        "anthropic": AnthropicRunner,
+        "command": CommandRunner,
+        "echo": EchoRunner,
+    }
     for name, cls in expected.items():
         runner = get_runner(name)
         assert isinstance(runner, cls)
