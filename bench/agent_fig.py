@@ -20,6 +20,7 @@ from bassi_tui.executor.agent_runner import AgentRunner
 from bassi_tui.executor.base import RunRequest
 from bassi_tui.store.models import TaskConfig
 from bench.common import NOWHERE, Row, Series, now, report, temp_dir
+from bench.stream_fig import bare_sdk_stream
 from tests.fake_anthropic import FAKE_KEY, FakeAnthropicServer, RecordedRequest, Stream, ToolTurn
 
 if TYPE_CHECKING:
@@ -81,18 +82,6 @@ async def _agent_turns(runner: AgentRunner, request: RunRequest, turns: int) -> 
     return (now() - t0) / turns
 
 
-async def _bare_stream(client: AsyncAnthropic, tokens: int) -> float:
-    got = 0
-    t0 = now()
-    async with client.messages.stream(
-        model="claude-fake", max_tokens=64_000, messages=[{"role": "user", "content": "hi"}]
-    ) as stream:
-        async for _ in stream.text_stream:
-            got += 1
-    assert got == tokens
-    return tokens / (now() - t0)
-
-
 async def _agent_stream(runner: AgentRunner, request: RunRequest, tokens: int) -> float:
     got = 0
 
@@ -141,7 +130,7 @@ async def bench_agent(turns: int, reps: int, tokens: int) -> list[Row]:
                 _script(server, turns)
                 agent_turn.append(await _agent_turns(runner, request, turns) * 1000)
                 server.enqueue(stream, stream)
-                bare_tps.append(await _bare_stream(client, tokens))
+                bare_tps.append(await bare_sdk_stream(client, tokens))
                 agent_tps.append(await _agent_stream(runner, plain, tokens))
             await runner.aclose()
     finally:

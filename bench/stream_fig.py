@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
 
 
-async def _bare_sdk(client: AsyncAnthropic, tokens: int) -> float:
+async def bare_sdk_stream(client: AsyncAnthropic, tokens: int) -> float:
     """Tokens/s with nothing but ``client.messages.stream(...).text_stream``."""
     got = 0
     t0 = now()
@@ -92,11 +92,11 @@ async def bench_streaming(tokens: int, reps: int) -> list[Row]:
             task = load_task(folder)
             request = RunRequest(task.name, "hi", task.config)
             server.enqueue(stream, stream)
-            await _bare_sdk(client, tokens)  # warm-up: imports, first connection
+            await bare_sdk_stream(client, tokens)  # warm-up: imports, first connection
             await _runner(runner, request, tokens)
             for _ in range(reps):
                 server.enqueue(stream, stream, stream)
-                bare.append(await _bare_sdk(client, tokens))
+                bare.append(await bare_sdk_stream(client, tokens))
                 runner_tps.append(await _runner(runner, request, tokens))
                 engine_tps.append(await _engine_run(folder, tokens))
             await runner.aclose()
