@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import json
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -127,7 +128,7 @@ def read_state(task_path: Path, *, repair: bool = True) -> StateRead:
     rebuilt = rebuild_state(task_path)
     if not repair:
         return StateRead(rebuilt, rebuilt=True)
-    with _lock_for(task_path):
+    with _task_lock(task_path):
         aside = _set_aside(path)
         with contextlib.suppress(OSError):  # a read-only folder: rebuilt again next time
             write_state(task_path, rebuilt)
@@ -177,6 +178,43 @@ def _lock_for(task_path: Path) -> threading.RLock:
         return _locks.setdefault(task_path, threading.RLock())
 
 
+#: Task folders this process holds an flock on: the folder's fd and how deeply it is held.
+_held: dict[Path, list[int]] = {}
+
+
+@contextlib.contextmanager
+def _task_lock(task_path: Path) -> Iterator[None]:
+    """The lock every writer of a task's last_run.json takes, in any process.
+
+    A per-task thread lock orders this process's writers; an ``flock`` on the task folder
+    orders them with other processes' (a ``bassi-tui run`` recording its run while a scheduler
+    records a fire it skipped for it): without it, one read-modify-write could lose the
+    other's update. Reentrant in a thread (flock is not: a second descriptor of the same folder
+    would wait for the first), so the folder is locked once however deep the nesting.
+    """
+    with _lock_for(task_path):
+        held = _held.get(task_path)
+        if held is not None:
+            held[1] += 1
+            try:
+                yield
+            finally:
+                held[1] -= 1
+            return
+        try:
+            fd = os.open(task_path, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:  # a vanished folder: the write that follows fails on its own
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            _held[task_path] = [fd, 1]
+            yield
+        finally:
+            _held.pop(task_path, None)
+            os.close(fd)  # closing releases the flock
+
+
 def update_state(
     task_path: Path, change: Callable[[TaskState], TaskState], *, durable: bool = True
 ) -> TaskState:
@@ -184,7 +222,7 @@ def update_state(
 
     Every writer goes through here, reading the file fresh, so no update is lost.
     """
-    with _lock_for(task_path):
+    with _task_lock(task_path):
         state = change(read_state(task_path).state)
         write_state(task_path, state, durable=durable)
         return state
@@ -215,7 +253,7 @@ def write_states(writes: list[StateWrite]) -> list[TaskState | None]:
     durable_each = len(writes) <= FSYNC_EACH_UP_TO
     done: list[TaskState | None] = []
     for write in writes:
-        with _lock_for(write.task_path):
+        with _task_lock(write.task_path):
             if read_state(write.task_path).state != write.expected:
                 done.append(None)
                 continue

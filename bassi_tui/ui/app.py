@@ -171,7 +171,7 @@ class BassiApp(TaskActionsApp):
         self.handle_signals = handle_signals
         self._restore_signals: Callable[[], None] | None = None
         #: Set once the app is asked to quit (see while_open).
-        self.quitting = False
+        self._quit_asked = False
         self.tasks_dir = tasks_dir
         self.demo = demo
         self.clock = clock
@@ -247,9 +247,22 @@ class BassiApp(TaskActionsApp):
     def _no_tasks_text(self) -> str:
         return f"No task folders in {short_path(self.tasks_dir)} yet."
 
+    @property
+    def quitting(self) -> bool:
+        """True once the app was asked to quit or is shutting down (see while_open).
+
+        ``exit()`` (q, a signal) asks; Textual's shutdown (also how a test's ``run_test`` ends)
+        stops ``is_running`` before it removes the widgets.
+        """
+        return self._quit_asked or not self.is_running
+
+    @quitting.setter
+    def quitting(self, value: bool) -> None:
+        self._quit_asked = value
+
     def exit(self, result: None = None, return_code: int = 0, message: Any = None) -> None:
-        """Quit (q, a signal, the end of a test); from here a late message updates nothing."""
-        self.quitting = True
+        """Quit (q, a signal); from here a late message updates nothing."""
+        self._quit_asked = True
         super().exit(result, return_code, message)
 
     def _on_stop_signal(self, signum: int) -> None:

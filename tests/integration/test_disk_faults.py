@@ -113,6 +113,9 @@ async def test_a_read_only_task_folder_fails_the_run_with_its_reason(
         events = EventLog(engine)
         await engine.start()
         try:
+            # The start's next-run promise is written in the background: a file being written
+            # makes the remount "busy".
+            await engine.wait_promised()
             subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], check=True)
             assert engine.run_now("frozen")
             done = await events.wait_for(lambda e: isinstance(e, RunFinished))

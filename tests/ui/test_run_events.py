@@ -182,3 +182,11 @@ async def test_f_shows_the_files_an_agent_wrote_then_the_output_again(tasks_dir:
         await wait_until(pilot, lambda: "second file" in text_of(text), "the second file")
         await pilot.press("f")
         await wait_until(pilot, lambda: "the agent's answer" in text_of(text), "the output again")
+
+
+async def test_the_app_counts_as_quitting_once_textual_shuts_it_down(tasks_dir: Path) -> None:
+    app = BassiApp(tasks_dir, engine=Engine(tasks_dir, watch=False))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert not app.quitting
+    assert app.quitting  # run_test shuts down without exit(): late messages are dropped too

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -132,3 +134,20 @@ def test_a_run_recorded_into_a_damaged_state_is_counted_once(tmp_path: Path) -> 
         ),
     )
     assert state.run_count == 9
+
+
+def test_writers_in_two_processes_never_lose_each_others_updates(tmp_path: Path) -> None:
+    # A `bassi-tui run` records its run while the scheduler records a fire it skipped for it:
+    # two processes read-modify-write the same last_run.json.
+    code = (
+        "import sys, pathlib\n"
+        "from bassi_tui.store.state import update_state\n"
+        "path = pathlib.Path(sys.argv[1])\n"
+        "for _ in range(150):\n"
+        "    update_state(path, lambda s: s.replace(missed_count=s.missed_count + 1),"
+        " durable=False)\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)]) for _ in range(3)]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0
+    assert read_state(tmp_path).state.missed_count == 450
