@@ -63,6 +63,7 @@ class Following:
 
     def __init__(self) -> None:
         self._running: dict[str, RunRecord] = {}
+        self._lock = asyncio.Lock()
 
     def running_since(self, name: str) -> datetime | None:
         """When the other instance's run of ``name`` in flight started."""
@@ -106,25 +107,39 @@ class Following:
         scheduling instance wrote; other changes (a next run promised, a skip recorded) are a
         TaskChanged.
         """
-        for name in sorted(names):
-            if not host.knows(name):
-                continue
-            before_state = host.state(name)
-            state, latest = await asyncio.to_thread(_read_live, host.tasks_dir / name)
-            if not host.knows(name):
-                continue
-            before = host.view(name)
-            host.keep_state(name, state)
-            seen = self.look(name, before_state, state, latest)
-            told = False
-            if (ended := seen.ended) is not None:
-                if ended.running:  # the newest record is another run: read this one's end
-                    ended = await asyncio.to_thread(read_run, ended.meta_file) or ended
+        # One look at a time: two looks at once (the watcher's batches, the start's recheck)
+        # could apply an older read after a newer one and end a run that is still going.
+        async with self._lock:
+            for name in sorted(names):
+                await self._refresh_one(host, name)
+
+    async def _refresh_one(self, host: FollowHost, name: str) -> None:
+        if not host.knows(name):
+            return
+        before_state = host.state(name)
+        state, latest = await asyncio.to_thread(_read_live, host.tasks_dir / name)
+        if not host.knows(name):
+            return
+        before = host.view(name)
+        host.keep_state(name, state)
+        seen = self.look(name, before_state, state, latest)
+        told = False
+        if (ended := seen.ended) is not None:
+            if ended.running:  # the newest record is another run: read this one's end
+                fresh = await asyncio.to_thread(read_run, ended.meta_file)
+                if fresh is not None and fresh.running and seen.began is None:
+                    # Its own record says it still runs (the newest record was not readable
+                    # a moment ago): nothing ended. Keep following it.
+                    self._running[name] = fresh
+                    ended = None
+                else:
+                    ended = fresh or ended
+            if ended is not None:
                 host.emit(RunFinished(name, ended, host.view(name)))
                 told = True
-            if seen.began is not None:
-                host.emit(RunStarted(name, seen.began, host.view(name), streams=False))
-                told = True
-            after = host.view(name)
-            if not told and after != before:
-                host.emit(TaskChanged(name, "updated", after))
+        if seen.began is not None:
+            host.emit(RunStarted(name, seen.began, host.view(name), streams=False))
+            told = True
+        after = host.view(name)
+        if not told and after != before:
+            host.emit(TaskChanged(name, "updated", after))
