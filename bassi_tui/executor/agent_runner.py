@@ -34,11 +34,12 @@ import asyncio
 import contextlib
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from bassi_tui.executor.agent_tools import bound, tools_for
 from bassi_tui.executor.anthropic_runner import MISSING_KEY_MESSAGE, SdkClients, map_error
 from bassi_tui.executor.base import AttemptResult, ExecutorError, RunRequest, TextSink
 from bassi_tui.executor.sdk_import import ensure_imported
@@ -253,6 +254,12 @@ class _Transcript:
             self._handle = None
 
 
+def _workdir_and_snapshot(path: Path) -> tuple[Path, dict[str, tuple[int, int]]]:
+    """The workdir, made if need be, and what is in it (one thread hop: runs start in bursts)."""
+    workdir = prepare_workdir(path)
+    return workdir, snapshot(workdir)
+
+
 class AgentRunner:
     """Runs a prompt as a tool-using conversation; see the module docstring."""
 
@@ -260,6 +267,12 @@ class AgentRunner:
 
     def __init__(self, *, connect_timeout: float = 10.0, read_timeout: float = 300.0) -> None:
         self._clients = SdkClients(connect_timeout=connect_timeout, read_timeout=read_timeout)
+
+    async def warm(self) -> None:
+        """Build this runner's HTTP client ahead of its first run (see :meth:`SdkClients.warm`)."""
+        api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+        if api_key:
+            await self._clients.warm(api_key)
 
     async def aclose(self) -> None:
         """Close the HTTP clients opened on the running loop (call at shutdown)."""
@@ -275,15 +288,14 @@ class AgentRunner:
         config = request.config
         await _import_sdk(bool(config.mcp_servers))
         try:
-            workdir = await asyncio.to_thread(
-                prepare_workdir, config.workdir_path(request.task_dir)
+            workdir, before = await asyncio.to_thread(
+                _workdir_and_snapshot, config.workdir_path(request.task_dir)
             )
         except OSError as exc:
             raise ExecutorError(
                 f"cannot create the workdir {config.workdir}: {exc.strerror or exc}",
                 transient=False,
             ) from None
-        before = await asyncio.to_thread(snapshot, workdir)
         masker = Masker(
             [
                 api_key,
@@ -398,14 +410,6 @@ class AgentRunner:
 
         config = request.config
         assert request.task_dir is not None
-        factories: dict[str, Callable[[Any], Any]] = {
-            "read": kit.beta_read_tool,
-            "write": kit.beta_write_tool,
-            "edit": kit.beta_edit_tool,
-            "glob": kit.beta_glob_tool,
-            "grep": kit.beta_grep_tool,
-            "bash": kit.beta_bash_tool,
-        }
         context = kit.AgentToolContext(
             workdir=str(workdir),
             allowed_roots=list(config.allowed_path_list(request.task_dir)),
@@ -414,7 +418,8 @@ class AgentRunner:
         )
         # Entered here and closed with the attempt: the Messages runner never closes bash.
         ctx = await stack.enter_async_context(context)
-        tools = [factories[name](ctx) for name in config.tools]
+        stack.enter_context(bound(ctx))  # the shared file tools act on this attempt's context
+        tools = tools_for(config.tools, ctx)
         for server in config.mcp_servers:
             tools.extend(await _mcp_tools(stack, server, request.task_dir))
         return tools

@@ -164,17 +164,35 @@ class SdkClients:
 
     def get(self, api_key: str) -> AsyncAnthropic:
         """The client for ``api_key`` on the running loop (the SDK must be imported)."""
+        per_loop = self._clients.setdefault(asyncio.get_running_loop(), {})
+        ident = self._ident(api_key)
+        client = per_loop.get(ident)
+        if client is None:
+            client = per_loop[ident] = self._build(api_key)
+        return client
+
+    async def warm(self, api_key: str) -> None:
+        """Build the client for ``api_key`` on the running loop ahead of the first run.
+
+        Building one loads the system's CA certificates (tens of milliseconds, more under load);
+        done in a thread here, at start-up, it is not on the first run's way to the API.
+        """
+        per_loop = self._clients.setdefault(asyncio.get_running_loop(), {})
+        ident = self._ident(api_key)
+        if ident not in per_loop:
+            client = await asyncio.to_thread(self._build, api_key)
+            per_loop.setdefault(ident, client)
+
+    @staticmethod
+    def _ident(api_key: str) -> tuple[str, str | None]:
+        return hashlib.sha256(api_key.encode()).hexdigest(), os.environ.get("ANTHROPIC_BASE_URL")
+
+    def _build(self, api_key: str) -> AsyncAnthropic:
         import anthropic
         import httpx2
 
-        per_loop = self._clients.setdefault(asyncio.get_running_loop(), {})
-        ident = (hashlib.sha256(api_key.encode()).hexdigest(), os.environ.get("ANTHROPIC_BASE_URL"))
-        client = per_loop.get(ident)
-        if client is None:
-            timeout = httpx2.Timeout(self.read_timeout, connect=self.connect_timeout)
-            client = anthropic.AsyncAnthropic(api_key=api_key, max_retries=0, timeout=timeout)
-            per_loop[ident] = client
-        return client
+        timeout = httpx2.Timeout(self.read_timeout, connect=self.connect_timeout)
+        return anthropic.AsyncAnthropic(api_key=api_key, max_retries=0, timeout=timeout)
 
     def on_loop(self) -> dict[tuple[str, str | None], AsyncAnthropic]:
         """The clients open on the running loop, by (key digest, base URL)."""
@@ -196,6 +214,12 @@ class AnthropicRunner:
 
     def _client(self, api_key: str) -> AsyncAnthropic:
         return self._clients.get(api_key)
+
+    async def warm(self) -> None:
+        """Build this runner's HTTP client ahead of its first run (see :meth:`SdkClients.warm`)."""
+        api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+        if api_key:
+            await self._clients.warm(api_key)
 
     async def aclose(self) -> None:
         """Close the clients opened on the running loop (call at shutdown)."""

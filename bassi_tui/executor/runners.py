@@ -6,16 +6,19 @@ runs. Building a runner is cheap: nothing here imports the anthropic SDK.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 
 from bassi_tui.executor.agent_runner import AgentRunner
+from bassi_tui.executor.agent_tools import prepare_shared_tools
 from bassi_tui.executor.anthropic_runner import AnthropicRunner
 from bassi_tui.executor.base import Runner
 from bassi_tui.executor.command_runner import CommandRunner
 from bassi_tui.executor.echo_runner import EchoRunner
 from bassi_tui.executor.sdk_import import import_modules
+from bassi_tui.executor.sdk_models import build_models
 
-__all__ = ["RUNNER_NAMES", "close_runners", "get_runner", "warm_up"]
+__all__ = ["RUNNER_NAMES", "close_runners", "get_runner", "warm_runners", "warm_up"]
 
 _FACTORIES: dict[str, Callable[[], Runner]] = {
     "agent": AgentRunner,
@@ -65,5 +68,23 @@ def warm_up(executors: Iterable[str]) -> list[str]:
     it in the background instead, while nothing is due yet; a run that needs it meanwhile waits
     for this import (one lock: see :mod:`bassi_tui.executor.sdk_import`).
     """
-    names = [module for name in sorted(set(executors)) for module in _HEAVY_IMPORTS.get(name, ())]
-    return import_modules(names)
+    chosen = sorted(set(executors))
+    names = [module for name in chosen for module in _HEAVY_IMPORTS.get(name, ())]
+    imported = import_modules(names)
+    build_models(chosen)  # what a first run would build on the loop (see sdk_models)
+    if "agent" in chosen:
+        prepare_shared_tools()
+    return imported
+
+
+async def warm_runners(executors: Iterable[str]) -> None:
+    """Make the named executors ready for their first run, off the event loop: import the SDK in
+    a thread (:func:`warm_up`), then build their HTTP clients (a thread again). At start-up."""
+    names = sorted(set(executors) & set(_HEAVY_IMPORTS))
+    if not names:
+        return
+    await asyncio.to_thread(warm_up, names)
+    for name in names:
+        warm = getattr(get_runner(name), "warm", None)
+        if warm is not None:
+            await warm()

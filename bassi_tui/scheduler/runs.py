@@ -134,6 +134,25 @@ def _read_before(task: Task, ctx: RunContext) -> TaskState:
     return read_state(task.path).state
 
 
+@dataclass(frozen=True, slots=True)
+class _Begun:
+    before: TaskState
+    writer: ResultWriter | None
+    record: RunRecord
+    failure: OSError | None = None  # the files could not be made
+
+
+def _begin(task: Task, ctx: RunContext, record: RunRecord) -> _Begun:
+    """The state before the run, then its files (blocking I/O, in a thread): one thread hop, as
+    runs start in bursts. When the files cannot be made, the error comes with the state read."""
+    before = _read_before(task, ctx)
+    try:
+        writer, opened = _open_files(task, ctx, record)
+    except OSError as exc:
+        return _Begun(before, None, record, exc)
+    return _Begun(before, writer, opened)
+
+
 def _record_state(task: Task, ctx: RunContext, record: RunRecord) -> TaskState:
     """Add the finished run to last_run.json (blocking I/O, in a thread)."""
 
@@ -219,10 +238,12 @@ async def execute_run(
     cancelled = False
     before = TaskState(task.name)
     try:
-        before, stopping = await _complete(_read_before, task, ctx)
+        begun, stopping = await _complete(_begin, task, ctx, record)
         cancelled = cancelled or stopping
-        (writer, record), stopping = await _complete(_open_files, task, ctx, record)
-        cancelled = cancelled or stopping
+        before = begun.before
+        if begun.failure is not None:
+            raise begun.failure
+        writer, record = begun.writer, begun.record
     except OSError as exc:
         failed = record.replace(
             status="failed",
