@@ -61,6 +61,8 @@ class Scale:
     stream_reps: int
     agent_turns: int = 5
     agent_reps: int = 5
+    burst_count: int = 100
+    burst_reps: int = 3
 
 
 FULL = Scale(
@@ -104,6 +106,7 @@ QUICK = Scale(
     big_reps=1,
     stream_tokens=1000,
     stream_reps=2,
+    burst_reps=1,
 )
 
 
@@ -169,6 +172,12 @@ async def _agent(s: Scale) -> list[Row]:
     return await bench_agent(s.agent_turns, s.agent_reps, s.stream_tokens)
 
 
+async def _burst(s: Scale) -> list[Row]:
+    from bench.burst_fig import bench_burst
+
+    return await bench_burst(s.burst_count, s.burst_reps)
+
+
 FIGURES: dict[str, Callable[[Scale], Awaitable[list[Row]]]] = {
     "reload": _reload,
     "fire": _fire,
@@ -179,6 +188,7 @@ FIGURES: dict[str, Callable[[Scale], Awaitable[list[Row]]]] = {
     "big": _big,
     "streaming": _streaming,
     "agent": _agent,
+    "burst": _burst,
 }
 
 

@@ -127,6 +127,7 @@ import json
 import socket
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -256,6 +257,8 @@ class RecordedRequest:
     held_tools: list[dict[str, Any]] | None = None
     held_system: Any = None
     held_messages: list[dict[str, Any]] = field(default_factory=list)
+    #: Wall-clock time (``time.time()``) the server took the request: when it reached the API.
+    received_at: float = field(default_factory=time.time)
 
     @property
     def api_key(self) -> str | None:
@@ -486,6 +489,10 @@ class FakeAnthropicServer:
 
 
 class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog of 5 resets connections when a burst of runs (100
+    # due at once) connects together, as a real API front end never would.
+    request_queue_size = 512
+
     def __init__(self, address: tuple[str, int], handler: type, owner: FakeAnthropicServer):
         super().__init__(address, handler)
         self.owner = owner
