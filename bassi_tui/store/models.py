@@ -31,7 +31,9 @@ OutputFormat = Literal["text", "json", "markdown"]
 MissedPolicy = Literal["skip", "catchup", "notify"]
 OverlapPolicy = Literal["skip", "queue", "allow"]
 Trigger = Literal["scheduled", "manual", "catchup"]
-RunStatus = Literal["running", "success", "failed", "timeout", "interrupted", "skipped", "missed"]
+RunStatus = Literal[
+    "running", "success", "failed", "timeout", "interrupted", "skipped", "missed", "check_failed"
+]
 
 SCHEDULE_FILE = "schedule.yaml"
 PROMPT_FILE = "prompt.txt"
@@ -116,15 +118,73 @@ class Schedule:
     run_at: datetime | None = None
 
 
+ChannelKind = Literal["log", "apprise", "command"]
+NotifyRepeat = Literal["first", "every"]
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyChannel:
+    """One ``notify.channels`` entry: ``log``, an Apprise URL, or ``{command: [argv]}``.
+
+    URLs carry tokens and passwords: :meth:`label` (and ``repr``) show a masked form, never the
+    URL itself; only the sender reads :attr:`url`.
+    """
+
+    __reduce__ = fields_reduce
+
+    kind: ChannelKind
+    url: str | None = None
+    command: tuple[str, ...] = ()
+
+    def label(self) -> str:
+        """How logs, metadata, events, the UI and ``check`` name this channel: no secret."""
+        if self.kind == "log":
+            return "log"
+        if self.kind == "command":
+            return f"command {self.command[0] if self.command else '?'}"
+        from bassi_tui.store.masking import mask_url
+
+        return mask_url(self.url or "")
+
+    def __repr__(self) -> str:
+        return f"NotifyChannel({self.label()!r})"
+
+
+LOG_CHANNEL = NotifyChannel("log")
+
+
 @dataclass(frozen=True, slots=True)
 class NotifyConfig:
-    """``notify:`` block, kept for compatibility with the original design."""
+    """``notify:``: when to tell people about a run, and through which channels."""
 
     __reduce__ = fields_reduce
 
     on_success: bool = False
     on_failure: bool = True
-    channels: tuple[str, ...] = ()
+    on_recovery: bool = True
+    on_change: bool = False
+    repeat: NotifyRepeat = "first"
+    channels: tuple[NotifyChannel, ...] = (LOG_CHANNEL,)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectConfig:
+    """``expect:``: checks a successful run's output must pass, or the run ends check_failed."""
+
+    __reduce__ = fields_reduce
+
+    contains: tuple[str, ...] = ()
+    not_contains: tuple[str, ...] = ()
+    regex: tuple[str, ...] = ()
+    min_chars: int | None = None
+    max_chars: int | None = None
+    json: bool = False
+    command: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing is checked."""
+        return self == ExpectConfig()
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +285,7 @@ class TaskConfig:
     max_retries: int = 3
     retry_delay: float = 60.0
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    expect: ExpectConfig = field(default_factory=ExpectConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     environment: dict[str, str] = field(default_factory=dict)
     missed_task_policy: MissedPolicy = "skip"
