@@ -28,12 +28,14 @@ from bassi_tui.scheduler.triggers import (
     once_note,
     resolve_zone,
 )
+from bassi_tui.store.defaults import BASSI_FILE, Defaults
 from bassi_tui.store.inert import inert, inert_output
 from bassi_tui.store.loading import list_task_folders
-from bassi_tui.store.models import Task
+from bassi_tui.store.models import Task, TaskProblem
 from bassi_tui.store.parse import load_task
 from bassi_tui.store.records import RunRecord
 from bassi_tui.store.results import iter_results_newest, read_run
+from bassi_tui.store.settings import read_settings
 from bassi_tui.store.state import local_now, read_state
 
 if TYPE_CHECKING:
@@ -62,12 +64,26 @@ def _find_task(tasks_dir: Path, name: str) -> Task | None:
         if known:
             _say(f"known tasks: {', '.join(known)}")
         return None
-    return load_task(folder)
+    return load_task(folder, _read_defaults(folder.parent)[0])
+
+
+def _read_defaults(tasks_dir: Path) -> tuple[Defaults | None, list[TaskProblem]]:
+    """bassi.yaml's defaults (None when it is missing or broken) and its problems."""
+    _, settings, problems = read_settings(tasks_dir)
+    return (None if problems else settings.defaults), problems
 
 
 def _print_problems(task: Task) -> None:
     for problem in task.problems:
-        _say(f"{task.name}/{problem.location()}: {problem.message}")
+        if problem.file == BASSI_FILE:  # a default that does not fit this task: bassi.yaml's line
+            _say(f"{problem.location()}: {problem.message} (in task {task.name})")
+        else:
+            _say(f"{task.name}/{problem.location()}: {problem.message}")
+
+
+def _print_settings_problems(problems: list[TaskProblem]) -> None:
+    for problem in problems:
+        _say(f"{problem.location()}: {problem.message}")
 
 
 def check_command(tasks_dir: Path) -> int:
@@ -86,9 +102,13 @@ def check_command(tasks_dir: Path) -> int:
     except OSError as exc:
         _say(f"bassi-tui check: cannot read {tasks_dir}: {exc.strerror or exc}")
         return 2
+    # Tasks are checked as the engine would load them: under bassi.yaml's defaults, or with
+    # none while it is broken (as at a first start).
+    defaults, settings_problems = _read_defaults(tasks_dir)
+    _print_settings_problems(settings_problems)
     broken = 0
     for name in names:
-        task = load_task(tasks_dir / name)
+        task = load_task(tasks_dir / name, defaults)
         if task.problems:
             broken += 1
             _print_problems(task)
@@ -100,8 +120,11 @@ def check_command(tasks_dir: Path) -> int:
                     line += f" (warning: {note})"
             print(inert(line))
     summary = f"{len(names)} task(s), {broken} with problems"
-    print(summary, file=sys.stderr if broken else sys.stdout)
-    return 1 if broken else 0
+    if settings_problems:
+        summary += f"; {BASSI_FILE} has problems (tasks checked without its defaults)"
+    failed = bool(broken or settings_problems)
+    print(summary, file=sys.stderr if failed else sys.stdout)
+    return 1 if failed else 0
 
 
 def next_command(tasks_dir: Path, name: str, n: int) -> int:
@@ -145,6 +168,11 @@ def run_command(tasks_dir: Path, name: str) -> int:
         return 2
     if not task.ok:
         _print_problems(task)
+        return 1
+    if settings_problems := _read_defaults(task.path.parent)[1]:
+        # Without its defaults the task may run without its channels or environment.
+        _print_settings_problems(settings_problems)
+        _say(f"{task.name}: not run: {BASSI_FILE} has problems; `bassi-tui check` lists them")
         return 1
     # The task's lock first, then a look for a scheduler: a scheduler takes the instance lock
     # first and looks at the task's lock before each run, so one of the two always sees the

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bassi_tui.executor.runners import close_runners, warm_up
+from bassi_tui.executor.runners import close_runners, warm_runners
 from bassi_tui.scheduler.downtime import Promises
 from bassi_tui.scheduler.events import (
     EngineEvent,
@@ -59,6 +59,7 @@ from bassi_tui.store.models import Task, Trigger
 from bassi_tui.store.preload import Preload
 from bassi_tui.store.records import RunRecord, TaskState
 from bassi_tui.store.results import list_results
+from bassi_tui.store.settings import BASSI_FILE, SettingsKeeper
 from bassi_tui.store.state import local_now
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,8 @@ class Engine:
         self._folders = FolderWatch(self, self._on_files_changed, force_polling=force_polling)
         self._desk = RequestDesk(self)
         self._lock = lock if lock is not None else InstanceLock(tasks_dir)
+        #: bassi.yaml as last read well: its defaults go under every task's config.yaml.
+        self._settings = SettingsKeeper(tasks_dir)
         #: Folders being read ahead since launch (the command line starts it), used by start().
         self._preload = preload
         #: Set by stop(): a load still going in a thread gives up (quitting during a long start).
@@ -146,6 +149,7 @@ class Engine:
         self._abort.clear()
         self.tasks_dir.mkdir(parents=True, exist_ok=True)
         self.role = "scheduler" if self._lock.try_acquire() else "monitor"
+        await self._read_settings()
         names = list_task_folders(self.tasks_dir)
         try:
             loaded = await asyncio.to_thread(self._load_many, names, self.role == "scheduler")
@@ -165,7 +169,7 @@ class Engine:
         self.spawn(clock_watchdog(self, self._jobs.wakeup), "clock-watchdog")
         executors = {got.task.config.executor for got in loaded if got.task.ok}
         if self.role == "scheduler" and executors & {"agent", "anthropic"}:
-            self.spawn(asyncio.to_thread(warm_up, executors), "import the Anthropic SDK")
+            self.spawn(warm_runners(executors), "import the Anthropic SDK")
         if self.role == "scheduler":
             await self._promises.settle_downtime()
             await self._desk.open()
@@ -286,18 +290,25 @@ class Engine:
 
     def _load_one(self, name: str, recover: bool = False) -> tuple[Task, TaskState, list[str]]:
         """Read a task folder (in a thread); as scheduler, also put a crashed run right."""
-        got = load_folder(self.tasks_dir / name, recover=recover, now=self.clock())
+        folder, defaults = self.tasks_dir / name, self._settings.defaults
+        got = load_folder(folder, recover=recover, now=self.clock(), defaults=defaults)
         return got.task, got.state, got.notes
 
     def _load_many(self, names: list[str], recover: bool) -> list[Loaded]:
         """Read many folders (in a thread): read ahead since launch, or on every core now."""
         preload, self._preload = self._preload, None
-        if preload is not None and preload.recover == recover:
+        defaults = self._settings.defaults
+        if preload is not None and (preload.recover, preload.defaults) == (recover, defaults):
             return preload.take(names, self._abort)
-        if preload is not None:  # read for another role (the lock changed hands meanwhile)
+        if preload is not None:  # read for another role, or bassi.yaml changed meanwhile
             preload.close()
         return load_folders(
-            self.tasks_dir, names, recover=recover, now=self.clock(), abort=self._abort
+            self.tasks_dir,
+            names,
+            recover=recover,
+            now=self.clock(),
+            abort=self._abort,
+            defaults=defaults,
         )
 
     def _say_notes(self, name: str, notes: list[str]) -> None:
@@ -305,7 +316,9 @@ class Engine:
             self.say("warning", f"Task {name}: {note}", name)
 
     async def _on_files_changed(self, changes: Changes) -> None:
-        if "task" in changes:
+        if "settings" in changes and await self._read_settings():
+            await self._reload_every_task()  # the folders named below are among them
+        elif "task" in changes:
             await self.reload(changes["task"])
         if "state" in changes and self.role == "monitor":
             await self._following.refresh(self, changes["state"])
@@ -328,6 +341,51 @@ class Engine:
             self._apply(task, state, new=old is None)
             if not task.ok:
                 self.spawn(self._settle(name), f"settle:{name}")
+
+    async def _read_settings(self) -> bool:
+        """Read bassi.yaml again and say what came of it; True when its defaults changed.
+
+        A broken one is an error in the log and changes nothing: the defaults last read well
+        stay in force (none at a first start).
+        """
+        got = await asyncio.to_thread(self._settings.refresh)
+        if got is None:
+            return False
+        for problem in got.problems:
+            self.say("error", f"{problem.location()}: {problem.message}")
+        if got.problems:
+            keeps = self._settings.defaults is not None
+            kept = "the previous defaults stay" if keeps else "no defaults apply"
+            self.say("error", f"{BASSI_FILE} has problems: {kept} until it is fixed")
+        elif got.recovered:
+            self.say("info", f"{BASSI_FILE} is valid again")
+        return got.changed
+
+    async def _reload_every_task(self) -> None:
+        """bassi.yaml's defaults changed: read every folder again at once, apply what changed."""
+        names = list_task_folders(self.tasks_dir)
+        try:
+            loaded = await asyncio.to_thread(
+                load_folders,
+                self.tasks_dir,
+                names,
+                now=self.clock(),
+                abort=self._abort,
+                defaults=self._settings.defaults,
+            )
+        except LoadAborted:
+            return
+        for gone in set(self._tasks) - set(names):
+            self._remove(gone)
+        quiet = len(loaded) > QUIET_START_OVER  # one line for all, not a line a task
+        updated = 0
+        for got in loaded:
+            name = got.task.name
+            old = self._tasks.get(name)
+            if old != got.task or self._states.get(name) != got.state:
+                updated += 1
+                self._apply(got.task, got.state, new=old is None, quiet=quiet)
+        self.say("info", f"{BASSI_FILE} changed: {updated} of {len(loaded)} task(s) updated")
 
     async def _settle(self, name: str) -> None:
         await asyncio.sleep(SETTLE_RECHECK_S)

@@ -2,8 +2,9 @@
 
 The watcher is armed after start() has loaded and scheduled every task (on 10,000 folders that
 takes a while, and the first frame should not wait for it); then every folder's files are
-compared with what was loaded, so an edit made during the start is applied too. The clock
-watchdog wakes the scheduler when the wall clock jumps (a resume from suspend, a clock set).
+compared with what was loaded and bassi.yaml is read again, so an edit made during the start
+is applied too. The clock watchdog wakes the scheduler when the wall clock jumps (a resume from
+suspend, a clock set).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bassi_tui.scheduler.events import LogLevel, Role
+from bassi_tui.store.defaults import BASSI_FILE
 from bassi_tui.store.fstype import POLL_DELAY_MS, needs_polling
 from bassi_tui.store.loading import Loaded, list_task_folders, stale_folders
 from bassi_tui.store.watcher import ChangeKind, TaskWatcher
@@ -69,7 +71,7 @@ class FolderWatch:
 
     def _wants(self, kind: ChangeKind) -> bool:
         # The scheduler never hears its own writes; monitors follow them to show live state.
-        if kind == "task":
+        if kind in ("task", "settings"):
             return True
         return (kind == "request") == (self._host.role == "scheduler")
 
@@ -83,8 +85,11 @@ class FolderWatch:
         names = set(list_task_folders(host.tasks_dir))
         known = {got.task.name for got in loaded}
         changed = set(stale) | (names - known) | (known - names)
+        # bassi.yaml is always looked at again: the engine re-reads every task only if it changed.
+        changes: Changes = {"settings": {BASSI_FILE}}
         if changed:
-            await self._on_changes({"task": changed, "state": changed})
+            changes["task"] = changes["state"] = changed
+        await self._on_changes(changes)
         host.say("info", f"Watching {host.tasks_dir} for changes")
 
     def _make_watcher(self) -> TaskWatcher:

@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bassi_tui.store.atomic import clean_stray_temps
+from bassi_tui.store.defaults import Defaults
 from bassi_tui.store.models import (
     CONFIG_FILE,
     PROMPT_FILE,
@@ -112,8 +113,17 @@ def list_task_folders(tasks_dir: Path) -> list[str]:
     return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
 
 
-def load_folder(path: Path, *, recover: bool = False, now: datetime | None = None) -> Loaded:
-    """Read one task folder; with ``recover`` (the scheduler), also put a crashed run right."""
+def load_folder(
+    path: Path,
+    *,
+    recover: bool = False,
+    now: datetime | None = None,
+    defaults: Defaults | None = None,
+) -> Loaded:
+    """Read one task folder; with ``recover`` (the scheduler), also put a crashed run right.
+
+    ``defaults``: bassi.yaml's, applied under the task's config.yaml.
+    """
     notes: list[str] = []
     if recover:
         clean_stray_temps(path)
@@ -133,7 +143,7 @@ def load_folder(path: Path, *, recover: bool = False, now: datetime | None = Non
         resign = resign or bool(done.interrupted)
     if resign:
         signature = folder_signature(path, records=not recover)
-    return Loaded(load_task(path), state, notes, signature)
+    return Loaded(load_task(path, defaults), state, notes, signature)
 
 
 def stale_folders(tasks_dir: Path, loaded: Sequence[Loaded], *, records: bool) -> list[str]:
@@ -151,14 +161,19 @@ def load_chunk(
     recover: bool,
     now: datetime,
     abort: threading.Event | None = None,
+    defaults: Defaults | None = None,
 ) -> list[Loaded]:
-    """Load ``names`` in order (in a worker process, or here); ``abort`` set: LoadAborted."""
+    """Load ``names`` in order (in a worker process, or here); ``abort`` set: LoadAborted.
+
+    ``defaults`` are parsed once by the caller and sent along (they pickle), not read again by
+    every worker: all folders of one load see the same bassi.yaml.
+    """
     root = Path(tasks_dir)
     out = []
     for name in names:
         if (abort is not None and abort.is_set()) or _orphaned():
             raise LoadAborted
-        out.append(load_folder(root / name, recover=recover, now=now))
+        out.append(load_folder(root / name, recover=recover, now=now, defaults=defaults))
     return out
 
 
@@ -217,24 +232,29 @@ def load_folders(
     now: datetime | None = None,
     parallel: bool | None = None,
     abort: threading.Event | None = None,
+    defaults: Defaults | None = None,
 ) -> list[Loaded]:
     """Load every named folder, in order; on all cores when there are many.
 
     ``parallel`` forces the choice (tests); ``None`` decides by count and cores. A pool that
     cannot start or breaks mid-way costs its time and nothing else: the folders are then loaded
     here, so a start never fails for want of processes. ``abort`` set: raises LoadAborted soon.
+    ``defaults``: bassi.yaml's, applied under every task's config.yaml.
     """
     when = now if now is not None else local_now()
     workers = min(cores(), MAX_WORKERS)
     if parallel is None:
         parallel = len(names) > POOL_OVER and workers > 1
     if not parallel or not names:
-        return load_chunk(str(tasks_dir), names, recover, when, abort)
+        return load_chunk(str(tasks_dir), names, recover, when, abort, defaults)
     chunks = chunked(names, workers)
     try:
         pool = make_pool(min(workers, len(chunks)))
         try:
-            futures = [pool.submit(load_chunk, str(tasks_dir), c, recover, when) for c in chunks]
+            futures = [
+                pool.submit(load_chunk, str(tasks_dir), c, recover, when, None, defaults)
+                for c in chunks
+            ]
             return [loaded for future in futures for loaded in result_or_abort(future, abort)]
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -242,4 +262,4 @@ def load_folders(
         raise
     except Exception as exc:  # BrokenProcessPool, no /dev/shm, a sandbox without fork...
         log.warning("parallel load failed (%s); loading %d folders in one thread", exc, len(names))
-        return load_chunk(str(tasks_dir), names, recover, when, abort)
+        return load_chunk(str(tasks_dir), names, recover, when, abort, defaults)

@@ -21,6 +21,7 @@ import os
 import stat
 from pathlib import Path
 
+from bassi_tui.store.defaults import Defaults
 from bassi_tui.store.models import (
     CONFIG_FILE,
     PROMPT_FILE,
@@ -56,12 +57,13 @@ class FileRefused(Exception):
     """A task file that was not read; the message says why and what was expected."""
 
 
-def load_task(folder: Path) -> Task:
+def load_task(folder: Path, defaults: Defaults | None = None) -> Task:
     """Read and validate the task folder ``folder``; the task is named after the folder.
 
     Never raises for bad content: problems (missing or unsafe files, YAML errors, bad values)
     are all collected in ``Task.problems``, with ``schedule``/``prompt``/``config`` set where
     they could be read. ``schedule`` is None whenever schedule.yaml has any problem.
+    ``defaults`` (bassi.yaml's) apply under config.yaml, and to a task without one too.
     """
     name = folder.name
     problems: list[TaskProblem] = []
@@ -100,8 +102,10 @@ def load_task(folder: Path) -> Task:
 
     config = TaskConfig()
     config_text = read(CONFIG_FILE, YAML_MAX_BYTES, required=False)
+    if config_text is None and defaults is not None:
+        config_text = ""  # no config.yaml: the defaults are the whole config
     if config_text is not None:
-        config, found = parse_config(name, config_text, folder=folder)
+        config, found = parse_config(name, config_text, folder=folder, defaults=defaults)
         problems.extend(found)
 
     return Task(

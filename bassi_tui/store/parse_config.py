@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import get_args
 
+from bassi_tui.store.defaults import Defaults, merge_defaults, relocated
 from bassi_tui.store.models import (
     CONFIG_FILE,
     ExecutorName,
     MissedPolicy,
-    NotifyConfig,
     OutputConfig,
     OutputFormat,
     OverlapPolicy,
@@ -43,6 +43,8 @@ from bassi_tui.store.parse_common import (
     read_number,
     read_str,
 )
+from bassi_tui.store.parse_expect import read_expect
+from bassi_tui.store.parse_notify import read_notify
 from bassi_tui.store.yamlio import YMap, YScalar, YSeq, kind
 
 CONFIG_KEYS = (
@@ -60,9 +62,9 @@ CONFIG_KEYS = (
     "system",
     "command",
     "overlap",
+    "expect",
     *AGENT_KEYS,
 )
-NOTIFY_KEYS = ("on_success", "on_failure", "channels")
 OUTPUT_KEYS = ("format", "keep_history", "auto_cleanup")
 _COMMAND_EXAMPLE = 'e.g. ["python3", "summarise.py"]'
 EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)
@@ -72,17 +74,27 @@ OVERLAP_POLICIES: tuple[OverlapPolicy, ...] = get_args(OverlapPolicy)
 
 
 def parse_config(
-    task_name: str, text: str, file: str = CONFIG_FILE, *, folder: Path | None = None
+    task_name: str,
+    text: str,
+    file: str = CONFIG_FILE,
+    *,
+    folder: Path | None = None,
+    defaults: Defaults | None = None,
 ) -> tuple[TaskConfig, list[TaskProblem]]:
     """Parse config.yaml text; an empty file gives all defaults, a bad value its default.
 
     ``folder`` is the task folder. Without it the agent's paths are checked as written only;
     with it, relative ones are checked on disk too (see :mod:`~bassi_tui.store.parse_agent`).
+    ``defaults`` (bassi.yaml's) go under the text's keys before any is read, so they are checked
+    as the task's own; a problem in one of their values names bassi.yaml and its line (see
+    :mod:`~bassi_tui.store.defaults`).
     """
     report = Report(task_name, file)
     mapping = load_mapping(text, report, empty_message=None)
     if mapping is None:
         return TaskConfig(), report.problems
+    if defaults is not None:
+        mapping = merge_defaults(defaults.config, mapping)
     got = fields(mapping, CONFIG_KEYS, report)
     d = TaskConfig()  # the defaults
 
@@ -124,7 +136,7 @@ def parse_config(
             lambda f: read_number(f, report, "retry_delay", minimum=0),
             d.retry_delay,
         ),
-        notify=opt(got, "notify", lambda f: _notify(f, report), d.notify),
+        notify=opt(got, "notify", lambda f: read_notify(f, report, folder), d.notify),
         output=opt(got, "output", lambda f: _output(f, report), d.output),
         environment=opt(got, "environment", lambda f: _environment(f, report), d.environment),
         missed_task_policy=opt(
@@ -158,8 +170,9 @@ def parse_config(
         mcp_servers=opt(
             got, "mcp_servers", lambda f: read_mcp_servers(f, report, folder), d.mcp_servers
         ),
+        expect=opt(got, "expect", lambda f: read_expect(f, report), d.expect),
     )
-    return config, report.sorted()
+    return config, relocated(report.sorted())
 
 
 def _submap(f: Field, report: Report, allowed: tuple[str, ...]) -> dict[str, Field] | None:
@@ -169,35 +182,6 @@ def _submap(f: Field, report: Report, allowed: tuple[str, ...]) -> dict[str, Fie
         )
         return None
     return fields(f.node, allowed, report, prefix=f"{f.name}.")
-
-
-def _notify(f: Field, report: Report) -> NotifyConfig | None:
-    got = _submap(f, report, NOTIFY_KEYS)
-    if got is None:
-        return None
-    d = NotifyConfig()
-    return NotifyConfig(
-        on_success=opt(
-            got, "on_success", lambda x: read_bool(x, report, "notify.on_success"), d.on_success
-        ),
-        on_failure=opt(
-            got, "on_failure", lambda x: read_bool(x, report, "notify.on_failure"), d.on_failure
-        ),
-        channels=opt(got, "channels", lambda x: _channels(x, report), d.channels),
-    )
-
-
-def _channels(f: Field, report: Report) -> tuple[str, ...] | None:
-    if not isinstance(f.node, YSeq):
-        report.add(f.line, f"notify.channels: expected a list of channel names, got {kind(f.node)}")
-        return None
-    names: list[str] = []
-    for item in f.node.items:
-        if isinstance(item, YScalar) and isinstance(item.value, str) and item.value.strip():
-            names.append(item.value)
-        else:
-            report.add(item.line, f"notify.channels: expected a channel name, got {kind(item)}")
-    return tuple(names)
 
 
 def _output(f: Field, report: Report) -> OutputConfig | None:

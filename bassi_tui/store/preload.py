@@ -19,6 +19,7 @@ from concurrent.futures import Executor, Future, wait
 from datetime import datetime
 from pathlib import Path
 
+from bassi_tui.store.defaults import Defaults
 from bassi_tui.store.loading import (
     MAX_WORKERS,
     LoadAborted,
@@ -30,6 +31,7 @@ from bassi_tui.store.loading import (
     result_or_abort,
     slices,
 )
+from bassi_tui.store.settings import read_settings
 from bassi_tui.store.state import local_now
 
 log = logging.getLogger(__name__)
@@ -56,14 +58,19 @@ class Preload:
         recover: bool,
         now: datetime,
         pool: Executor,
+        defaults: Defaults | None = None,
     ) -> None:
         self.tasks_dir = tasks_dir
         self.recover = recover
         self.now = now
+        #: bassi.yaml's defaults the folders are read with: the engine takes this read only if
+        #: they are the ones it reads too (bassi.yaml may change during the start).
+        self.defaults = defaults
         self._pool: Executor | None = pool
         self._chunks = slices(names, CHUNK)
         self._futures: list[Future[list[Loaded]]] = [
-            pool.submit(load_chunk, str(tasks_dir), chunk, recover, now) for chunk in self._chunks
+            pool.submit(load_chunk, str(tasks_dir), chunk, recover, now, None, defaults)
+            for chunk in self._chunks
         ]
 
     @classmethod
@@ -74,9 +81,14 @@ class Preload:
         workers = preload_workers()
         if not force and (len(names) <= PRELOAD_OVER or cores() < 2):
             return None
+        # A broken bassi.yaml: read without defaults, as the engine starts (it says why).
+        _, settings, problems = read_settings(tasks_dir)
+        defaults = None if problems else settings.defaults
         try:
             pool = make_pool(workers)
-            return cls(tasks_dir, names, recover=recover, now=local_now(), pool=pool)
+            return cls(
+                tasks_dir, names, recover=recover, now=local_now(), pool=pool, defaults=defaults
+            )
         except Exception as exc:  # no processes to be had: the engine loads in-process
             log.warning("could not read the task folders ahead (%s)", exc)
             return None
@@ -97,7 +109,7 @@ class Preload:
         try:
             while pending and pending[-1][0].cancel():
                 _, chunk = pending.pop()
-                for got in load_chunk(root, chunk, self.recover, self.now, abort):
+                for got in load_chunk(root, chunk, self.recover, self.now, abort, self.defaults):
                     ahead[got.task.name] = got
             try:
                 for future, _ in pending:
@@ -110,7 +122,7 @@ class Preload:
         finally:
             self.close()
         missing = [name for name in names if name not in ahead]  # added since, or not delivered
-        for got in load_chunk(root, missing, self.recover, self.now, abort):
+        for got in load_chunk(root, missing, self.recover, self.now, abort, self.defaults):
             ahead[got.task.name] = got
         return [ahead[name] for name in names]
 

@@ -19,6 +19,7 @@ from typing import Literal
 from watchfiles import Change, DefaultFilter, awatch
 
 from bassi_tui.store.atomic import is_temp_file
+from bassi_tui.store.defaults import BASSI_FILE
 from bassi_tui.store.models import (
     CONFIG_FILE,
     PROMPT_FILE,
@@ -33,8 +34,8 @@ TASK_FILES = frozenset({SCHEDULE_FILE, PROMPT_FILE, CONFIG_FILE})
 DEFAULT_DEBOUNCE_MS = 50
 
 
-#: Kinds of change: a task's own files, the engine's records of it, or a run request.
-ChangeKind = Literal["task", "state", "request"]
+#: Kinds of change: a task's own files, the engine's records of it, a run request, or bassi.yaml.
+ChangeKind = Literal["task", "state", "request", "settings"]
 REQUESTS_DIR = ".requests"
 STATE_FILE_NAMES = frozenset({STATE_FILE})
 
@@ -45,7 +46,8 @@ def classify(tasks_dir: Path, changed: str) -> tuple[ChangeKind, str] | None:
     - task: a top-level folder itself (created, deleted, renamed) or one of its task files;
     - state: last_run.json or anything under results/ (the engine's own writes: only monitors,
       which show another process's runs, care about these);
-    - request: a file in .requests/ (name is the file name).
+    - request: a file in .requests/ (name is the file name);
+    - settings: bassi.yaml at the top (name is bassi.yaml): every task's defaults.
     Ignored: other dot folders, files at the top level, temp files, other stray files.
     """
     try:
@@ -61,6 +63,8 @@ def classify(tasks_dir: Path, changed: str) -> tuple[ChangeKind, str] | None:
         return None
     if parts[0].startswith("."):
         return None
+    if parts == (BASSI_FILE,):
+        return ("settings", BASSI_FILE)
     if len(parts) == 1:
         # The folder itself; after a delete is_dir() can't tell a folder from a file, so the
         # engine decides by re-reading.

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bassi_tui.store.models import NotifyConfig, OutputConfig, TaskConfig, TaskProblem
+from bassi_tui.store.models import (
+    LOG_CHANNEL,
+    NotifyChannel,
+    NotifyConfig,
+    OutputConfig,
+    TaskConfig,
+    TaskProblem,
+)
 from bassi_tui.store.parse import parse_config
 
 
@@ -37,7 +44,7 @@ def test_every_key_is_read() -> None:
         "notify:\n"
         "  on_success: true\n"
         "  on_failure: false\n"
-        "  channels: [desktop, email]\n"
+        "  channels: [log, 'json://127.0.0.1:8123/hook']\n"
         "output:\n"
         "  format: Markdown\n"
         "  keep_history: 0\n"
@@ -55,7 +62,9 @@ def test_every_key_is_read() -> None:
     )
     assert config.timeout == 30.0
     assert (config.retry_on_failure, config.max_retries, config.retry_delay) == (False, 0, 2.5)
-    assert config.notify == NotifyConfig(True, False, ("desktop", "email"))
+    assert config.notify == NotifyConfig(
+        True, False, channels=(LOG_CHANNEL, NotifyChannel("apprise", "json://127.0.0.1:8123/hook"))
+    )
     assert config.output == OutputConfig("markdown", 0, False)
     assert config.environment == {"REGION": "eu"}
     assert (config.missed_task_policy, config.executor, config.overlap) == (
@@ -119,17 +128,21 @@ def test_command_executor_with_empty_command_list() -> None:
         ("max_retries: 2.5\n", 1, "max_retries: expected a whole number >= 0"),
         ("max_retries: true\n", 1, "max_retries: expected a whole number >= 0, got 'true'"),
         ("retry_delay: -1\n", 1, "retry_delay: expected a number >= 0"),
-        ("notify: yes\n", 1, "notify: expected a mapping of on_success, on_failure, channels"),
+        ("notify: yes\n", 1, "notify: expected a mapping of on_failure, on_recovery, on_success"),
         (
             "notify:\n  on_sucess: true\n",
             2,
             "unknown key 'notify.on_sucess' (did you mean 'on_success'?)",
         ),
-        ("notify:\n  channels: email\n", 2, "notify.channels: expected a list of channel names"),
         (
-            "notify:\n  channels:\n    - email\n    - ''\n",
+            "notify:\n  channels: email\n",
+            2,
+            "notify.channels: expected a list of channels, each log",
+        ),
+        (
+            "notify:\n  channels:\n    - log\n    - ''\n",
             4,
-            "notify.channels: expected a channel name",
+            "notify.channels: expected log, an Apprise URL",
         ),
         (
             "output:\n  format: html\n",

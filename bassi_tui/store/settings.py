@@ -1,0 +1,164 @@
+"""bassi.yaml, the tasks dir's own settings: read, validated, and kept while it is broken.
+
+The file is optional and sits next to the task folders. Today it holds one key:
+
+``defaults:``
+    any config.yaml keys, applied under every task's own config.yaml (the task's value wins;
+    mappings merge key by key: see :mod:`~bassi_tui.store.defaults`), so one set of notify
+    channels, one model or one environment serves every task.
+
+DESIGN.md plans ``max_concurrent``, ``prices`` and ``workers`` here too. Each will be one more
+field of :class:`Settings` and one more line in :func:`parse_settings`; until then they are
+problems that say so, and any other key is unknown, with a "did you mean".
+
+``defaults:`` is validated on its own, as a config.yaml would be (with no task folder, so its
+agent paths are checked as written); any problem makes the whole file broken. A broken
+bassi.yaml changes nothing: :class:`SettingsKeeper` keeps the settings last read well (none at a
+first start), and the caller shows the problems. Values from ``environment:`` are secrets as in
+config.yaml: no message here or in the config reader contains one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bassi_tui.store.defaults import BASSI_FILE, Defaults, relocated, tagged
+from bassi_tui.store.models import TaskProblem, fields_reduce
+from bassi_tui.store.parse import FileRefused, read_task_file
+from bassi_tui.store.parse_common import Field, Report, fields, load_mapping, opt
+from bassi_tui.store.parse_config import CONFIG_KEYS, parse_config
+from bassi_tui.store.yamlio import YAML_MAX_BYTES, YMap, kind
+
+__all__ = [
+    "BASSI_FILE",
+    "TOP_KEYS",
+    "Refreshed",
+    "Settings",
+    "SettingsKeeper",
+    "parse_settings",
+    "read_settings",
+]
+
+TOP_KEYS = ("defaults",)
+"""The keys bassi.yaml may hold today."""
+
+_LATER = {
+    name: f"'{name}' is planned for bassi.yaml but not supported by this version yet"
+    for name in ("max_concurrent", "prices", "workers")
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What a valid bassi.yaml says; the empty value is "no bassi.yaml"."""
+
+    __reduce__ = fields_reduce
+
+    #: config.yaml keys every task takes unless it sets them itself; None: no defaults.
+    defaults: Defaults | None = None
+
+
+def parse_settings(text: str) -> tuple[Settings, list[TaskProblem]]:
+    """Parse and validate bassi.yaml text; problems name bassi.yaml and its lines.
+
+    Problems carry the task name ``""``: they belong to the tasks dir, not to a task.
+    """
+    report = Report("", BASSI_FILE)
+    mapping = load_mapping(text, report, empty_message=None)
+    if mapping is None:
+        return Settings(), report.problems
+    got = fields(mapping, TOP_KEYS, report, elsewhere=_LATER)
+    defaults = opt(got, "defaults", lambda f: _defaults(f, report), None)
+    return Settings(defaults=defaults), relocated(report.sorted())
+
+
+def _defaults(f: Field, report: Report) -> Defaults | None:
+    if not isinstance(f.node, YMap):
+        report.add(
+            f.line,
+            f"defaults: expected a mapping of config.yaml keys ({', '.join(CONFIG_KEYS[:4])}, "
+            f"...), got {kind(f.node)}",
+        )
+        return None
+    defaults = Defaults(tagged(f.node))
+    # The one config.yaml reader checks them: an empty config.yaml with these defaults under it.
+    _, found = parse_config("", "", BASSI_FILE, defaults=defaults)
+    for problem in found:
+        report.add(problem.line, f"defaults: {problem.message}")
+    return defaults
+
+
+Fingerprint = bytes | str | None
+"""What bassi.yaml was when read: its bytes, why it could not be read, or None (no file)."""
+
+
+def read_settings(tasks_dir: Path) -> tuple[Fingerprint, Settings, list[TaskProblem]]:
+    """Read ``tasks_dir``/bassi.yaml as safely as a task file (see :mod:`~bassi_tui.store.parse`).
+
+    No file is no settings and no problem. Returns what the file was (to tell a change), the
+    settings and the problems; with any problem the settings are not to be used.
+    """
+    try:
+        data = read_task_file(tasks_dir, BASSI_FILE, YAML_MAX_BYTES)
+    except FileNotFoundError:
+        return None, Settings(), []
+    except FileRefused as exc:
+        return str(exc), Settings(), [TaskProblem("", BASSI_FILE, None, str(exc))]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        message = f"{BASSI_FILE} is not valid UTF-8 (byte {data[exc.start]:#04x}); expected UTF-8"
+        return data, Settings(), [TaskProblem("", BASSI_FILE, line, message)]
+    settings, problems = parse_settings(text)
+    return data, settings, problems
+
+
+@dataclass(frozen=True, slots=True)
+class Refreshed:
+    """What reading bassi.yaml again came to."""
+
+    #: bassi.yaml is broken: what is wrong with it (the settings in force did not change).
+    problems: tuple[TaskProblem, ...] = ()
+    #: The settings in force changed: every task must be read again.
+    changed: bool = False
+    #: It was broken when last read and is valid now.
+    recovered: bool = False
+
+
+class SettingsKeeper:
+    """bassi.yaml as last read well: a broken one leaves the settings in force as they were."""
+
+    def __init__(self, tasks_dir: Path) -> None:
+        self.tasks_dir = tasks_dir
+        #: The settings in force: those of the last valid read (none before one).
+        self.settings = Settings()
+        #: The problems of the last read; empty when it was valid.
+        self.problems: tuple[TaskProblem, ...] = ()
+        self._seen: Fingerprint | object = _UNREAD
+
+    @property
+    def defaults(self) -> Defaults | None:
+        """The defaults in force, for the task loaders."""
+        return self.settings.defaults
+
+    def refresh(self) -> Refreshed | None:
+        """Read bassi.yaml again (blocking I/O: call it in a thread); None when it is as last read.
+
+        Comparing the file's bytes, not its time stamps, makes a watcher's second event for
+        one save, or an edit undone, cost one small read and nothing else.
+        """
+        seen, settings, problems = read_settings(self.tasks_dir)
+        if seen == self._seen:
+            return None
+        self._seen = seen
+        if problems:
+            self.problems = tuple(problems)
+            return Refreshed(problems=self.problems)
+        recovered, self.problems = bool(self.problems), ()
+        changed, self.settings = settings != self.settings, settings
+        return Refreshed(changed=changed, recovered=recovered)
+
+
+_UNREAD = object()
