@@ -215,7 +215,19 @@ def _run_here(task: Task) -> int:
         return exit_code(signum)
     if outcome.problem:
         _say(f"{name}: the run is not fully recorded: {outcome.problem}")
-    return _report(name, finished.status, finished.error, finished.duration)
+    code = _report(name, finished.status, finished.error, finished.duration)
+    asyncio.run(_tell(task, outcome))
+    return code
+
+
+async def _tell(task: Task, outcome: Outcome) -> None:
+    """This run's notification, if one is due: the instance that ran a run tells about it."""
+    from bassi_tui.scheduler.telling import tell
+
+    def say(level: str, line: str, _task: str | None) -> None:
+        _say(line)
+
+    await tell(task, outcome.record, outcome.state, say=say, diff_head=outcome.diff_head)
 
 
 async def _run_until_signal(task: Task, emit: Emit, stopped_by: list[int]) -> Outcome:

@@ -568,3 +568,8 @@ class Engine:
     async def wait_idle(self) -> None:
         """Wait until no run is in flight or queued (for tests and clean shutdowns)."""
         await self._runs.wait_idle()
+
+    async def wait_told(self) -> None:
+        """Wait until the notifications being sent are sent (for tests and benches)."""
+        while sending := [t for t in self._background if t.get_name().startswith("notify:")]:
+            await asyncio.gather(*sending, return_exceptions=True)

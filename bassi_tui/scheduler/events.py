@@ -41,6 +41,8 @@ class TaskView:
     last_error: str | None = None
     #: Something to know about the schedule (a once task that will never run).
     note: str | None = None
+    #: Why the last notification did not reach a channel (masked), else None.
+    notify_error: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -160,6 +162,22 @@ class RunFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class RunNotified:
+    """A finished run's notification was sent: its record now lists where it went
+    (``notifications``), and ``view`` shows a channel that failed."""
+
+    task: str
+    record: RunRecord
+    view: TaskView | None = None
+    reason: str = "failure"
+
+    @property
+    def run_id(self) -> str:
+        """The run's id."""
+        return self.record.run_id
+
+
+@dataclass(frozen=True, slots=True)
 class LogLine:
     """One line of the engine's story, as the log pane and the log file show it."""
 
@@ -178,5 +196,12 @@ class RoleChanged:
 
 
 EngineEvent = (
-    TaskChanged | RunStarted | RunOutput | RunRetrying | RunFinished | LogLine | RoleChanged
+    TaskChanged
+    | RunStarted
+    | RunOutput
+    | RunRetrying
+    | RunFinished
+    | RunNotified
+    | LogLine
+    | RoleChanged
 )

@@ -20,15 +20,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from bassi_tui.notify.policy import decide
 from bassi_tui.scheduler.events import (
     EngineEvent,
     LogLevel,
     RunFinished,
+    RunNotified,
     RunStarted,
     TaskView,
 )
 from bassi_tui.scheduler.lock import task_run_holder
-from bassi_tui.scheduler.runs import RunContext, execute_run
+from bassi_tui.scheduler.runs import Outcome, RunContext, execute_run
+from bassi_tui.scheduler.telling import previous_status, tell
 from bassi_tui.scheduler.triggers import schedule_key
 from bassi_tui.store.models import Task, Trigger
 from bassi_tui.store.records import RunRecord, TaskState
@@ -249,9 +252,26 @@ class RunManager:
         if not self.is_running(name):
             self._end_skip_streak(name)
         host.emit(RunFinished(name, record, host.view(name), outcome.problem))
+        if outcome.cancelled or self._closed:
+            if decide(task.config.notify, record.status, previous_status(outcome.state), None):
+                host.say("warning", f"Task {name}: not notified (bassi-tui is stopping)", name)
+        else:
+            host.spawn(self._tell(task, outcome), f"notify:{name}")
         if outcome.cancelled:
             raise asyncio.CancelledError
         self._after_run(task)
+
+    async def _tell(self, task: Task, outcome: Outcome) -> None:
+        """Send the run's notification, if one is due (see :mod:`.telling`), then show it."""
+        host = self._host
+        told = await tell(
+            task, outcome.record, outcome.state, say=host.say, diff_head=outcome.diff_head
+        )
+        if told is None:
+            return
+        if told.state is not None:
+            host.keep_state(task.name, told.state)
+        host.emit(RunNotified(task.name, told.record, host.view(task.name), told.reason))
 
     def _after_run(self, task: Task) -> None:
         queued = self._queued.pop(task.name, None)

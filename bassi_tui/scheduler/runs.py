@@ -31,6 +31,7 @@ from bassi_tui.executor.retry import run_with_retries
 from bassi_tui.executor.runners import get_runner
 from bassi_tui.executor.template import expand_prompt, template_variables
 from bassi_tui.scheduler.events import EngineEvent, RunOutput, RunRetrying
+from bassi_tui.scheduler.judging import Verdict, judge
 from bassi_tui.scheduler.triggers import resolve_zone
 from bassi_tui.store.models import Task, TaskConfig, Trigger
 from bassi_tui.store.records import RunRecord, TaskState
@@ -77,6 +78,8 @@ class Outcome:
     problem: str | None = None
     #: The run was cut short by a cancellation (the engine stopping): pass it on once recorded.
     cancelled: bool = False
+    #: The first lines of the diff against the previous success, for an on_change message.
+    diff_head: str | None = None
 
 
 class OutputError(Exception):
@@ -320,8 +323,20 @@ async def execute_run(
         log.exception("internal error running %s", task.name)
         status, error = "failed", f"internal error: {type(exc).__name__}: {exc}"
 
-    ended = clock()
     assert writer is not None
+    verdict: Verdict | None = None
+    if status == "success":
+        try:
+            verdict = await judge(task, writer.output_file, before, dict(config.environment))
+        except asyncio.CancelledError:
+            status, error, cancelled = "interrupted", STOPPED, True
+        except Exception as exc:  # a bug must not cost the run its record
+            log.exception("internal error judging a run of %s", task.name)
+            status, error = "failed", f"internal error checking the output: {exc}"
+        if verdict is not None and verdict.check_error is not None:
+            status, error = "check_failed", verdict.check_error
+
+    ended = clock()
     finished = record.replace(
         status=status,
         end=ended,
@@ -329,7 +344,7 @@ async def execute_run(
         attempts=attempts,
         error=mask_secrets(error, config),
         request_id=request_id,
-        partial=status != "success" and writer.bytes_written > 0,
+        partial=status not in ("success", "check_failed") and writer.bytes_written > 0,
         pid=None,
         host=None,
     )
@@ -347,5 +362,8 @@ async def execute_run(
             files=result.files,
             workdir=config.workdir if result.turns is not None else None,
         )
+    if verdict is not None and status == "success":
+        finished = finished.replace(changed=verdict.changed, change=verdict.change)
     outcome, stopped = await _complete(_finish, task, ctx, writer, finished, before)
-    return dataclasses.replace(outcome, cancelled=cancelled or stopped)
+    diff_head = verdict.diff_head if verdict is not None else None
+    return dataclasses.replace(outcome, cancelled=cancelled or stopped, diff_head=diff_head)

@@ -40,4 +40,5 @@ def task_view(
         executor=task.config.executor,
         last_error=last.error if last is not None and last.status != "success" else None,
         note=once_note(schedule, state, now) if schedule is not None else None,
+        notify_error=state.notify_error,
     )

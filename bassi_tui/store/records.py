@@ -30,7 +30,7 @@ TRANSCRIPT_SUFFIX = ".transcript.jsonl"
 HISTORY_LIMIT = 20
 
 #: Statuses of a run that ended (a run record), and of history entries that are not runs.
-FINISHED = ("success", "failed", "timeout", "interrupted", "cancelled", "lost")
+FINISHED = ("success", "failed", "timeout", "interrupted", "cancelled", "lost", "check_failed")
 NOT_RUNS = ("skipped", "missed")
 
 
@@ -102,6 +102,36 @@ class WrittenFile:
         return cls(path, size) if path is not None and size is not None else None
 
 
+@dataclass(frozen=True, slots=True)
+class SentNotice:
+    """One channel a run's notification went to: its masked label, why it was sent, and how
+    it went (``error`` is masked too). Kept in the run's ``notifications``."""
+
+    channel: str
+    reason: str
+    ok: bool
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"channel", "reason", "ok", "error"}``."""
+        return {"channel": self.channel, "reason": self.reason, "ok": self.ok, "error": self.error}
+
+    @classmethod
+    def from_json(cls, data: object) -> SentNotice | None:
+        """An entry of a record's ``notifications``, or None when it is not one."""
+        if not isinstance(data, Mapping):
+            return None
+        channel, reason, ok = _str(data.get("channel")), _str(data.get("reason")), data.get("ok")
+        if channel is None or reason is None or not isinstance(ok, bool):
+            return None
+        return cls(channel, reason, ok, _str(data.get("error")))
+
+
+def _notices(value: object) -> tuple[SentNotice, ...]:
+    items = value if isinstance(value, list) else []
+    return tuple(n for item in items if (n := SentNotice.from_json(item)) is not None)
+
+
 def _files(value: object) -> tuple[WrittenFile, ...]:
     """A record's ``files`` list, read leniently."""
     items = value if isinstance(value, list) else []
@@ -136,6 +166,9 @@ _RUN_KEYS = (
     "cache_read_input_tokens",
     "cache_creation_input_tokens",
     "files",
+    "changed",
+    "change",
+    "notifications",
 )
 
 
@@ -179,6 +212,12 @@ class RunRecord:
     cache_read_input_tokens: int | None = None
     cache_creation_input_tokens: int | None = None
     files: tuple[WrittenFile, ...] = ()
+    #: A success's output differs from the previous success's (None: not compared, or first).
+    changed: bool | None = None
+    #: How it differs, in short (``+3 −1 lines``, ``unchanged``, ``first run``).
+    change: str | None = None
+    #: Where this run's notification went, and how (empty when none was sent).
+    notifications: tuple[SentNotice, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -247,6 +286,11 @@ class RunRecord:
             data["cache_read_input_tokens"] = self.cache_read_input_tokens
             data["cache_creation_input_tokens"] = self.cache_creation_input_tokens
             data["files"] = [written.to_json() for written in self.files]
+        if self.change is not None:
+            data["changed"] = self.changed
+            data["change"] = self.change
+        if self.notifications:
+            data["notifications"] = [notice.to_json() for notice in self.notifications]
         for key, value in self.extra.items():
             data.setdefault(key, value)
         return data
@@ -284,6 +328,9 @@ class RunRecord:
             cache_read_input_tokens=_int(data.get("cache_read_input_tokens")),
             cache_creation_input_tokens=_int(data.get("cache_creation_input_tokens")),
             files=_files(data.get("files")),
+            changed=changed if isinstance(changed := data.get("changed"), bool) else None,
+            change=_str(data.get("change")),
+            notifications=_notices(data.get("notifications")),
             extra={k: v for k, v in data.items() if k not in _RUN_KEYS},
         )
 
@@ -356,6 +403,7 @@ _STATE_KEYS = (
     "last_scheduled_fire",
     "schedule_key",
     "missed_count",
+    "notify_error",
     "rebuilt_from_results",
 )
 
@@ -385,6 +433,8 @@ class TaskState:
     schedule_key: str | None = None
     missed_count: int = 0
     rebuilt_from_results: bool = False
+    #: Why the last notification did not reach a channel (masked); None once one gets through.
+    notify_error: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
     #: Read from a file whose known keys had values of the wrong type (not written back).
     damaged: bool = field(default=False, compare=False)
@@ -472,6 +522,8 @@ class TaskState:
             data["schedule_key"] = self.schedule_key
         if self.missed_count:
             data["missed_count"] = self.missed_count
+        if self.notify_error is not None:
+            data["notify_error"] = self.notify_error
         if self.rebuilt_from_results:
             data["rebuilt_from_results"] = True
         for key, value in self.extra.items():
@@ -527,6 +579,7 @@ class TaskState:
             schedule_key=_str(data.get("schedule_key")),
             missed_count=typed("missed_count", count, 0),
             rebuilt_from_results=data.get("rebuilt_from_results") is True,
+            notify_error=_str(data.get("notify_error")),
             extra={k: v for k, v in data.items() if k not in _STATE_KEYS},
             damaged=damaged,
         )
