@@ -40,6 +40,18 @@ DEMO_TASKS: dict[str, dict[str, str]] = {
         "# the tools, the files and the records are real. Outside --demo, Claude does.\n"
         "executor: agent\ntools: [read, write]\nmax_turns: 4\n",
     },
+    "watch-for-change": {
+        "schedule.yaml": "# Tells you when its answer changes (once a minute here): see the log\n"
+        "# (l), and press d in the viewer to see what changed since the last success.\n"
+        "type: interval\nseconds: 20\n",
+        "prompt.txt": "Status at {time}: all systems normal.\n",
+        "config.yaml": "executor: echo\n"
+        "expect:                  # a run whose output fails a check ends check_failed\n"
+        "  contains: all systems normal\n"
+        "notify:\n"
+        "  on_change: true        # also tell when a success differs from the one before\n"
+        "  channels: [log]        # or any Apprise URL: ntfy://…, mailto://…, json://host/path\n",
+    },
     "broken-on-purpose": {
         "schedule.yaml": "# This task is broken on purpose: fix the typo below (tiem -> time)\n"
         "# and watch it come back to life without a restart.\n"

@@ -28,6 +28,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
+from bassi_tui.notify.policy import FAILURE_STATUSES
 from bassi_tui.scheduler.engine import Engine
 from bassi_tui.scheduler.events import EngineEvent, LogLine, TaskChanged, TaskView
 from bassi_tui.scheduler.lock import InstanceLock
@@ -44,6 +45,7 @@ from bassi_tui.ui.help_screen import HelpScreen, help_sections
 from bassi_tui.ui.live_text import LiveOutputs
 from bassi_tui.ui.log_pane import LogPane
 from bassi_tui.ui.result_view import ResultView, merge_runs
+from bassi_tui.ui.sanitize import one_line
 from bassi_tui.ui.task_list import TaskList
 
 log = logging.getLogger(__name__)
@@ -130,6 +132,14 @@ class BassiApp(TaskActionsApp):
             id="result.files",
             show=False,
             tooltip="Show the files the agent wrote in the shown run, one by one",
+        ),
+        Binding(
+            "d",
+            "diff",
+            "Diff",
+            id="result.diff",
+            show=False,
+            tooltip="Show what changed since the previous successful run",
         ),
         Binding("slash", "filter", "Filter", id="cards.filter", tooltip="Filter the cards by name"),
         Binding(
@@ -339,6 +349,19 @@ class BassiApp(TaskActionsApp):
         event = message.event
         self._live.end(event.task)
         self._take_run(event.task, event.record, event.view)
+        record = event.record
+        if record.status in FAILURE_STATUSES:
+            what = record.status.replace("_", " ")
+            detail = f": {one_line(record.error)}" if record.error else ""
+            self.notify(
+                f"{event.task} {what}{detail}", title="Run failed", severity="error", timeout=8
+            )
+
+    @on(msg.RunTold)
+    @while_open
+    def _on_run_told(self, message: msg.RunTold) -> None:
+        event = message.event
+        self._take_run(event.task, event.record, event.view)
 
     def _take_run(self, name: str, record: RunRecord, view: TaskView | None) -> None:
         """A run started or ended: its card, and (selected) its line in the history.
@@ -439,6 +462,10 @@ class BassiApp(TaskActionsApp):
         """Show the next file the agent wrote in the shown run (then the output again)."""
         if self.query_one(ResultView).next_file() is None:
             self.notify("This run wrote no files.", timeout=3)
+
+    def action_diff(self) -> None:
+        """The shown run's output against the previous success's, or the output again."""
+        self.notify(self.query_one(ResultView).toggle_diff(), timeout=3)
 
     def action_step(self, delta: int) -> None:
         """Older (+1) or newer (-1) result."""

@@ -18,6 +18,7 @@ from typing import ClassVar, Protocol
 
 from rich.cells import cell_len, get_character_cell_size
 from rich.segment import Segment
+from rich.style import Style
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
@@ -100,9 +101,17 @@ class BigText(ScrollView, can_focus=True):
         background: $surface;
         &:focus { background-tint: $foreground 4%; }
         & > .big-text--placeholder { color: $text-muted; text-style: italic; }
+        & > .big-text--added { color: $text-success; }
+        & > .big-text--removed { color: $text-error; }
+        & > .big-text--hunk { color: $text-accent; text-style: bold; }
     }
     """
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"big-text--placeholder"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "big-text--placeholder",
+        "big-text--added",
+        "big-text--removed",
+        "big-text--hunk",
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("w", "toggle_wrap", "Wrap", id="text.wrap", tooltip="Wrap long lines on/off"),
         Binding("g", "scroll_home", "Top", show=False, id="text.top"),
@@ -256,6 +265,12 @@ class BigText(ScrollView, can_focus=True):
 
     # -- drawing ------------------------------------------------------------------------------
 
+    def _tone(self, doc: Document, index: int) -> Style:
+        """A line's own colour, for documents that give lines a tone (a diff); else none."""
+        line_tone = getattr(doc, "line_tone", None)
+        tone = line_tone(index) if line_tone is not None else None
+        return ink(self, f"big-text--{tone}") if tone else Style()
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         style = self.rich_style
@@ -278,11 +293,12 @@ class BigText(ScrollView, can_focus=True):
             nxt = row + 1
             same = nxt < len(self._row_line) and self._row_line[nxt] == index
             piece = text[start : self._row_start[nxt] if same else len(text)]
-            return Strip([Segment(piece, style)]).crop_extend(0, width, style)
+            ink_style = self._tone(doc, index)
+            return Strip([Segment(piece, style + ink_style)]).crop_extend(0, width, style)
         if row >= doc.line_count:
             return Strip.blank(width, style)
         scroll_x = int(self.scroll_x)
-        strip = Strip([Segment(self._text(row), style)])
+        strip = Strip([Segment(self._text(row), style + self._tone(doc, row))])
         return strip.crop_extend(scroll_x, scroll_x + width, style)
 
 

@@ -87,4 +87,6 @@ def card_lines(view: TaskView, now: datetime, width: int) -> tuple[CardLine, Car
     about: list[Piece] = [("  " + one_line(view.description), "muted")]
     if view.note:
         about.append((f" · {one_line(view.note)}", "warning"))
+    if view.notify_error:
+        about.append((f" · notify failed: {one_line(view.notify_error)}", "error"))
     return head, CardLine(tuple(about)), _last_line(view, now)

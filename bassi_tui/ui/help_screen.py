@@ -69,6 +69,7 @@ SYMBOL_MEANINGS = {
     "success": "the last run succeeded",
     "failed": "the last run failed",
     "timeout": "the last run hit its timeout",
+    "check_failed": "the last run's output failed its expect checks",
     "interrupted": "the last run was cut short (app stopped)",
     "skipped": "a run was skipped: one was still running",
     "running": "running now (with the time it has taken)",

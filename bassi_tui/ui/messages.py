@@ -14,6 +14,7 @@ from bassi_tui.scheduler.events import (
     LogLine,
     RoleChanged,
     RunFinished,
+    RunNotified,
     RunRetrying,
     RunStarted,
     TaskChanged,
@@ -49,6 +50,14 @@ class RunEnded(Message):
     """A run ended and its records are on disk."""
 
     def __init__(self, event: RunFinished) -> None:
+        super().__init__()
+        self.event = event
+
+
+class RunTold(Message):
+    """A finished run's notification went out: its record lists where, its view what failed."""
+
+    def __init__(self, event: RunNotified) -> None:
         super().__init__()
         self.event = event
 
@@ -96,6 +105,8 @@ def to_message(event: EngineEvent) -> Message | None:
         return RunRetried(event)
     if isinstance(event, RunFinished):
         return RunEnded(event)
+    if isinstance(event, RunNotified):
+        return RunTold(event)
     if isinstance(event, LogLine):
         return LogWritten(event)
     if isinstance(event, RoleChanged):
