@@ -40,6 +40,7 @@ class PromiseHost(Protocol):
     def say(self, level: LogLevel, message: str, task: str | None = None) -> None: ...
     def emit(self, event: EngineEvent) -> None: ...
     def run_catch_up(self, name: str, slot: datetime) -> None: ...
+    def tell_missed(self, name: str, what: str, count: int) -> None: ...
     def report_crash(self, task: asyncio.Task[None]) -> None: ...
 
 
@@ -166,6 +167,9 @@ class Promises:
         host.say(plan.level, f"Task {name}: {plan.message}", name)
         if plan.run_slot is not None:
             host.run_catch_up(name, plan.run_slot)
+        task = host.task(name)
+        if task is not None and task.config.missed_task_policy == "notify":
+            host.tell_missed(name, plan.message, plan.count)
         host.emit(TaskChanged(name, "updated", host.view(name)))
 
     async def wait_written(self) -> None:

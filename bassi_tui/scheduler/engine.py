@@ -39,6 +39,7 @@ from bassi_tui.scheduler.jobs import Jobs
 from bassi_tui.scheduler.lock import InstanceLock
 from bassi_tui.scheduler.requests import RequestDesk, write_request
 from bassi_tui.scheduler.run_manager import RunManager
+from bassi_tui.scheduler.telling import tell_missed
 from bassi_tui.scheduler.triggers import (
     anchor_for,
     build_trigger,
@@ -356,7 +357,8 @@ class Engine:
         if got.problems:
             keeps = self._settings.defaults is not None
             kept = "the previous defaults stay" if keeps else "no defaults apply"
-            self.say("error", f"{BASSI_FILE} has problems: {kept} until it is fixed")
+            summary = f"{BASSI_FILE} has problems: {kept} until it is fixed"
+            self.emit(LogLine("error", summary, None, alert=True))
         elif got.recovered:
             self.say("info", f"{BASSI_FILE} is valid again")
         return got.changed
@@ -549,6 +551,18 @@ class Engine:
     def run_catch_up(self, name: str, slot: datetime) -> None:
         """Run a fire missed while no instance scheduled (missed_task_policy: catchup)."""
         self.start_run(name, "catchup", scheduled_for=slot)
+
+    def tell_missed(self, name: str, what: str, count: int) -> None:
+        """Tell the task's channels about fires it missed (missed_task_policy: notify)."""
+        task = self._tasks.get(name)
+        if task is not None:
+            self.spawn(self._tell_missed(task, what, count), f"notify:{name}")
+
+    async def _tell_missed(self, task: Task, what: str, count: int) -> None:
+        state = await tell_missed(task, what, count, self.state(task.name), say=self.say)
+        if state is not None:
+            self.keep_state(task.name, state)
+            self.emit(TaskChanged(task.name, "updated", self.view(task.name)))
 
     async def wait_watching(self) -> None:
         """Wait until the watcher is armed and the changes made during start() are applied."""

@@ -185,6 +185,8 @@ class LogLine:
     message: str
     task: str | None = None
     time: datetime = field(default_factory=lambda: datetime.now().astimezone())
+    #: Worth interrupting a person for (a UI shows it as a toast too): a broken bassi.yaml.
+    alert: bool = False
 
 
 @dataclass(frozen=True, slots=True)

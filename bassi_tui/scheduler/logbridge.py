@@ -134,5 +134,13 @@ def configure_logging(
     for handler in handlers or [logging.NullHandler()]:
         root.addHandler(handler)
     # Third-party chatter (httpx requests, APScheduler job lines) is noise in the story.
-    for noisy in ("httpx", "httpx2", "anthropic", "apscheduler", "watchfiles"):
+    for noisy in (
+        "httpx",
+        "httpx2",
+        "anthropic",
+        "apscheduler",
+        "watchfiles",
+        "apprise",
+        "urllib3",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)

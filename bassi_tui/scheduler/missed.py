@@ -69,6 +69,7 @@ class CatchUp:
     message: str
     level: LogLevel
     run_slot: datetime | None  # the slot to run once now (catchup policy), else None
+    count: int = 1  # how many fires were missed (at least this many, when capped)
 
 
 _ACTIONS = {"skip": "not run", "catchup": "running it once now", "notify": "not run (notify)"}
@@ -101,4 +102,5 @@ def plan_catch_up(
     if schedule.type == "once":
         new_state = new_state.replace(once_fired=True)  # the one fire is spent, run or not
     level: LogLevel = "error" if policy == "notify" else "warning"
-    return CatchUp(new_state, message, level, missed.last if policy == "catchup" else None)
+    run_slot = missed.last if policy == "catchup" else None
+    return CatchUp(new_state, message, level, run_slot, missed.count)

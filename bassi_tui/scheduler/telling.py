@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from bassi_tui.notify.message import Message, message_for_run
+from bassi_tui.notify.message import Message, build_message, message_for_run
 from bassi_tui.notify.policy import Reason, decide
 from bassi_tui.notify.send import DEFAULT_TIMEOUT, Delivery, send
 from bassi_tui.scheduler.events import LogLevel
@@ -32,7 +32,7 @@ from bassi_tui.store.records import NOT_RUNS, RunRecord, SentNotice, TaskState
 from bassi_tui.store.results import write_run
 from bassi_tui.store.state import update_state
 
-__all__ = ["Told", "previous_status", "tell"]
+__all__ = ["Told", "previous_status", "tell", "tell_missed"]
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,29 @@ def _say_deliveries(
             )
 
 
+async def _deliver(
+    task: Task, message: Message, reason: Reason, state: TaskState, say: Say, timeout: float
+) -> tuple[list[Delivery], TaskState | None]:
+    """Send ``message`` to the task's channels, say how it went, and keep ``notify_error``
+    in last_run.json true; the deliveries and the task's state after (None: not written)."""
+    channels = task.config.notify.channels
+    deliveries = await _in_daemon_thread(
+        lambda: send(channels, message, timeout=timeout, cwd=task.path)
+    )
+    _say_deliveries(say, task, message, reason, deliveries)
+    problem = "; ".join(f"{d.channel}: {d.error}" for d in deliveries if not d.ok) or None
+    if problem == state.notify_error:
+        return deliveries, state
+    try:
+        new_state = await asyncio.to_thread(
+            update_state, task.path, lambda s: s.replace(notify_error=problem)
+        )
+    except OSError as exc:
+        say("error", f"Task {task.name}: cannot record a notification problem: {exc}", None)
+        return deliveries, None
+    return deliveries, new_state
+
+
 async def tell(
     task: Task,
     record: RunRecord,
@@ -141,28 +164,31 @@ async def tell(
         return None
     head = await asyncio.to_thread(_head, record.output_file)
     message = message_for_run(record, reason, output=head, diff=diff_head, secrets=_secrets(task))
-    channels = notify.channels
-    deliveries = await _in_daemon_thread(
-        lambda: send(channels, message, timeout=timeout, cwd=task.path)
-    )
-    _say_deliveries(say, task, message, reason, deliveries)
+    deliveries, new_state = await _deliver(task, message, reason, state, say, timeout)
     notices = tuple(SentNotice(d.channel, reason, d.ok, d.error) for d in deliveries)
     sent = record.replace(notifications=notices)
-    failed = [f"{d.channel}: {d.error}" for d in deliveries if not d.ok]
-    problem = "; ".join(failed) or None
     try:
         await asyncio.to_thread(write_run, sent)
     except OSError as exc:
         say("error", f"Task {task.name}: cannot record its notifications: {exc}", task.name)
-    new_state: TaskState | None = state
-    if problem != state.notify_error:
-        try:
-            new_state = await asyncio.to_thread(
-                update_state, task.path, lambda s: s.replace(notify_error=problem)
-            )
-        except OSError as exc:
-            say(
-                "error", f"Task {task.name}: cannot record a notification problem: {exc}", task.name
-            )
-            new_state = None
     return Told(reason, sent, new_state)
+
+
+async def tell_missed(
+    task: Task,
+    what: str,
+    count: int,
+    state: TaskState,
+    *,
+    say: Say,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> TaskState | None:
+    """Tell about ``count`` fires missed while no bassi-tui scheduled (``what`` says which),
+    for ``missed_task_policy: notify``; the task's state after, or None when nothing was sent."""
+    notify = task.config.notify
+    if decide(notify, "missed", None, None) is None or not notify.channels:
+        return None
+    message = build_message(
+        task.name, "missed", "missed", error=what, missed=count, secrets=_secrets(task)
+    )
+    return (await _deliver(task, message, "missed", state, say, timeout))[1]

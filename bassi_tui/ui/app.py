@@ -311,6 +311,9 @@ class BassiApp(TaskActionsApp):
         except NoMatches:  # the app is closing
             return
         pane.add_many(lines)
+        for line in lines:
+            if line.alert:
+                self.notify(one_line(line.message), title="bassi-tui", severity="error", timeout=10)
 
     @while_open
     def _flush_output(self) -> None:

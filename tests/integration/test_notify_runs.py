@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -284,3 +285,24 @@ def test_bassi_tui_run_tells_about_its_own_run(tmp_path: Path, receiver: Receive
     assert done.returncode == 1, done.stderr
     assert len(receiver.received) == 1
     assert "manual" in receiver.received[0].body["title"]
+
+
+async def test_missed_fires_under_policy_notify_are_told(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    config = (
+        f"executor: echo\nmissed_task_policy: notify\nnotify:\n  channels: ['{receiver.url()}']\n"
+    )
+    folder = make_task(tmp_path, "nightly", schedule="type: interval\nhours: 1\n", config=config)
+    past = datetime.now().astimezone() - timedelta(hours=3, minutes=30)
+    state = {"task_name": "nightly", "next_run": past.isoformat()}
+    (folder / "last_run.json").write_text(json.dumps(state))
+    engine = Engine(tmp_path, watch=False)
+    await engine.start()
+    try:
+        await engine.wait_told()
+    finally:
+        await engine.stop()
+    [got] = receiver.received
+    assert "nightly" in got.body["title"] and "missed" in got.body["title"]
+    assert "4 runs missed" in got.body["message"]

@@ -102,3 +102,21 @@ async def test_a_card_shows_a_channel_that_fails(tasks_dir: Path) -> None:
         cards = app.query_one(TaskList)
         await wait_until(pilot, lambda: "notify failed" in text_of(cards), "the warning")
         assert "notify failed: ntfy://ntfy.sh/" in text_of(cards)  # cut to the card's width
+
+
+async def test_a_broken_bassi_yaml_shows_a_toast(
+    tasks_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_task(tasks_dir, "one")
+    (tasks_dir / "bassi.yaml").write_text("defaults:\n  timeout: soon\n")
+    app = make_app(tasks_dir)
+    toasts: list[str] = []
+
+    def notify(message: str, **kwargs: object) -> None:
+        if kwargs.get("severity") == "error":
+            toasts.append(message)
+
+    monkeypatch.setattr(app, "notify", notify)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: bool(toasts), "the toast")
+    assert toasts == ["bassi.yaml has problems: no defaults apply until it is fixed"]
