@@ -27,10 +27,19 @@ import difflib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from bassi_tui.store.inert import inert, inert_output
 
-__all__ = ["DIFF_MAX_CHARS", "DIFF_MAX_LINES", "LINE_MAX", "Change", "compare", "diff_lines"]
+__all__ = [
+    "DIFF_MAX_CHARS",
+    "DIFF_MAX_LINES",
+    "LINE_MAX",
+    "Change",
+    "compare",
+    "diff_files",
+    "diff_lines",
+]
 
 DIFF_MAX_LINES = 20_000
 """Differing lines (old and new together, common ends skipped) above which no difflib is run."""
@@ -205,3 +214,24 @@ def _grouped(ops: list[_Opcode], n: int) -> Iterator[list[_Opcode]]:
         group.append((tag, i1, i2, j1, j2))
     if group and not (len(group) == 1 and group[0][0] == "equal"):
         yield group
+
+
+#: Outputs larger than this are not diffed line by line (their comparison is byte for byte).
+DIFF_FILE_MAX_BYTES = 8 * 1024 * 1024
+
+
+def diff_files(
+    older: Path, newer: Path, *, older_name: str, newer_name: str, limit: int = 2000
+) -> list[str] | str:
+    """The diff of two result files as :func:`diff_lines` gives it (blocking: call in a
+    thread), or a sentence saying why there is none (unchanged, too large, unreadable)."""
+    try:
+        if max(older.stat().st_size, newer.stat().st_size) > DIFF_FILE_MAX_BYTES:
+            return f"Too large to compare line by line (over {DIFF_FILE_MAX_BYTES // 2**20} MB)."
+        old = older.read_bytes().decode("utf-8", "replace")
+        new = newer.read_bytes().decode("utf-8", "replace")
+    except OSError as exc:
+        return f"Cannot read a result to compare: {exc.strerror or exc}"
+    if not compare(old, new).changed:
+        return f"No change since the run of {older_name}."
+    return diff_lines(old, new, limit=limit, from_name=older_name, to_name=newer_name)

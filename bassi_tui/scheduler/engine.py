@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bassi_tui.executor.runners import close_runners, warm_runners
+from bassi_tui.scheduler.details import TaskDetails, task_details
 from bassi_tui.scheduler.downtime import Promises
 from bassi_tui.scheduler.events import (
     EngineEvent,
@@ -551,6 +552,11 @@ class Engine:
     def run_catch_up(self, name: str, slot: datetime) -> None:
         """Run a fire missed while no instance scheduled (missed_task_policy: catchup)."""
         self.start_run(name, "catchup", scheduled_for=slot)
+
+    def details(self, name: str) -> TaskDetails | None:
+        """Everything about task ``name`` (blocking: it lists the workdir; call in a thread)."""
+        task = self._tasks.get(name)
+        return None if task is None else task_details(task, self.state(name), now=self.clock())
 
     def tell_missed(self, name: str, what: str, count: int) -> None:
         """Tell the task's channels about fires it missed (missed_task_policy: notify)."""

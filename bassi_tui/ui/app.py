@@ -44,6 +44,7 @@ from bassi_tui.ui.format import short_path
 from bassi_tui.ui.help_screen import HelpScreen, help_sections
 from bassi_tui.ui.live_text import LiveOutputs
 from bassi_tui.ui.log_pane import LogPane
+from bassi_tui.ui.result_actions import ResultActionsApp
 from bassi_tui.ui.result_view import ResultView, merge_runs
 from bassi_tui.ui.sanitize import one_line
 from bassi_tui.ui.task_list import TaskList
@@ -77,7 +78,7 @@ FLUSH_INTERVAL = 0.25
 LOG_MIN_HEIGHT = 30
 
 
-class BassiApp(TaskActionsApp):
+class BassiApp(ResultActionsApp, TaskActionsApp):
     """bassi-tui's app; see the module docstring."""
 
     CSS_PATH = "app.tcss"
@@ -135,11 +136,35 @@ class BassiApp(TaskActionsApp):
         ),
         Binding(
             "d",
-            "diff",
-            "Diff",
-            id="result.diff",
+            "details",
+            "Details",
+            id="task.details",
             show=False,
-            tooltip="Show what changed since the previous successful run",
+            tooltip="Details: full errors, config in effect, next fires, files, changes",
+        ),
+        Binding(
+            "o",
+            "open_pager",
+            "Pager",
+            id="result.pager",
+            show=False,
+            tooltip="Open the shown result in $PAGER",
+        ),
+        Binding(
+            "y",
+            "copy_path",
+            "Copy path",
+            id="result.copy_path",
+            show=False,
+            tooltip="Copy the shown result's path (OSC 52: works over SSH and in tmux)",
+        ),
+        Binding(
+            "Y",
+            "copy_text",
+            "Copy text",
+            id="result.copy_text",
+            show=False,
+            tooltip="Copy the shown result's text (OSC 52)",
         ),
         Binding("slash", "filter", "Filter", id="cards.filter", tooltip="Filter the cards by name"),
         Binding(
@@ -465,10 +490,6 @@ class BassiApp(TaskActionsApp):
         """Show the next file the agent wrote in the shown run (then the output again)."""
         if self.query_one(ResultView).next_file() is None:
             self.notify("This run wrote no files.", timeout=3)
-
-    def action_diff(self) -> None:
-        """The shown run's output against the previous success's, or the output again."""
-        self.notify(self.query_one(ResultView).toggle_diff(), timeout=3)
 
     def action_step(self, delta: int) -> None:
         """Older (+1) or newer (-1) result."""

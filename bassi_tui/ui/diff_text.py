@@ -6,9 +6,7 @@ each line has a tone (added, removed, hunk) that BigText colours, so a change re
 
 from __future__ import annotations
 
-from pathlib import Path
-
-__all__ = ["DIFF_VIEW_LIMIT", "DiffText", "read_diff", "tone_of"]
+__all__ = ["DiffText", "tone_of"]
 
 
 def tone_of(line: str) -> str | None:
@@ -53,25 +51,3 @@ class DiffText:
     def line_tone(self, index: int) -> str | None:
         """The tone BigText draws line ``index`` in."""
         return tone_of(self._lines[index])
-
-
-#: Lines of diff the viewer shows at most.
-DIFF_VIEW_LIMIT = 5000
-
-
-def read_diff(older: Path, newer: Path, older_name: str, newer_name: str) -> DiffText | str:
-    """The diff of two result files (blocking: call in a thread), or why there is none."""
-    from bassi_tui.notify.changes import compare, diff_lines
-    from bassi_tui.scheduler.judging import COMPARE_MAX_BYTES
-
-    try:
-        if max(older.stat().st_size, newer.stat().st_size) > COMPARE_MAX_BYTES:
-            return f"Too large to compare here (over {COMPARE_MAX_BYTES // 2**20} MB)."
-        old = older.read_bytes().decode("utf-8", "replace")
-        new = newer.read_bytes().decode("utf-8", "replace")
-    except OSError as exc:
-        return f"Cannot read a result to compare: {exc.strerror or exc}"
-    if not compare(old, new).changed:
-        return f"No change since the run of {older_name}."
-    lines = diff_lines(old, new, limit=DIFF_VIEW_LIMIT, from_name=older_name, to_name=newer_name)
-    return DiffText(lines)

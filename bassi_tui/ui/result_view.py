@@ -27,7 +27,6 @@ from bassi_tui.store.records import RunRecord
 from bassi_tui.store.result_text import FIRST_INDEX, ResultText, open_result_text
 from bassi_tui.ui import format as fmt
 from bassi_tui.ui.big_text import BigText, Document
-from bassi_tui.ui.diff_text import DiffText, read_diff
 from bassi_tui.ui.live_text import LiveText
 from bassi_tui.ui.run_history import RunHistory
 from bassi_tui.ui.sanitize import one_line
@@ -88,14 +87,6 @@ class ResultView(Vertical):
             self.token = token
             self.document = document
 
-    class DiffRead(Message):
-        """A thread worker compared two runs' outputs (``diff`` a str: why there is none)."""
-
-        def __init__(self, token: int, diff: DiffText | str) -> None:
-            super().__init__()
-            self.token = token
-            self.diff = diff
-
     #: At most this often a growing index is shown (seconds).
     GREW_INTERVAL = 0.1
 
@@ -113,8 +104,6 @@ class ResultView(Vertical):
         self._facts_shown: tuple[str, tuple[object, ...]] | None = None
         #: Which of the shown run's written files is on screen (None: the run's output).
         self._file_index: int | None = None
-        #: The diff against the previous success is on screen instead of the output.
-        self._diff_shown = False
 
     def compose(self) -> ComposeResult:
         yield RunHistory(self.clock, id="history")
@@ -201,7 +190,6 @@ class ResultView(Vertical):
             return None
         nxt = 0 if self._file_index is None else self._file_index + 1
         self._token += 1
-        self._diff_shown = False
         if nxt >= len(record.files):
             self._file_index = None
             self._shown = None  # the run's output again, as on a fresh pick
@@ -218,16 +206,11 @@ class ResultView(Vertical):
         self._open(record.written_file(written), self._token, False)
         return written.path
 
-    def toggle_diff(self) -> str:
-        """Show the shown run's output against the previous successful run's (or the output
-        again); says what is shown now, or why nothing changed."""
+    def shown_runs(self) -> tuple[RunRecord | None, RunRecord | None]:
+        """The run on screen, and the last successful run before it (None when there is none)."""
         if not self.records:
-            return "No run to compare."
-        if self._diff_shown:
-            self._shown = None  # the run's output again, as on a fresh pick
-            self._pick(self.index)
-            return "The run's output."
-        record = self.records[self.index]
+            return None, None
+        shown = self.records[self.index]
         older = next(
             (
                 r
@@ -236,18 +219,7 @@ class ResultView(Vertical):
             ),
             None,
         )
-        if record.output_file is None or record.running:
-            return "This run has no finished output to compare."
-        if older is None or older.output_file is None:
-            return "No earlier successful run to compare with."
-        self._token += 1
-        self._diff_shown, self._file_index = True, None
-        self.border_subtitle = Content.assemble(
-            f"changes since {older.stem} · ", ("d", "bold"), " output"
-        )
-        self._text.show(None, "Comparing…")
-        self._compare(older.output_file, record.output_file, older.stem, record.stem, self._token)
-        return f"Changes since the run of {older.stem}."
+        return shown, older
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -263,7 +235,6 @@ class ResultView(Vertical):
     def _pick(self, index: int) -> None:
         self.index = index
         self._file_index = None
-        self._diff_shown = False
         self.set_class(not self.records, "-empty")
         self.query_one(RunHistory).show(self.records, index)
         if not self.records:
@@ -384,22 +355,6 @@ class ResultView(Vertical):
             self.post_message(self.TextOpened(token, None, "The output file is gone."))
         except Exception as exc:  # any failure is shown in place, never a crash
             self.post_message(self.TextOpened(token, None, f"Cannot open the output: {exc}"))
-
-    @work(thread=True, exclusive=True, group="result-diff", description="compare two results")
-    def _compare(
-        self, older: Path, newer: Path, older_name: str, newer_name: str, token: int
-    ) -> None:
-        self.post_message(self.DiffRead(token, read_diff(older, newer, older_name, newer_name)))
-
-    @on(DiffRead)
-    def _on_diff_read(self, event: DiffRead) -> None:
-        event.stop()
-        if event.token != self._token:
-            return
-        if isinstance(event.diff, str):
-            self._text.show(None, event.diff)
-        else:
-            self._text.show(event.diff)
 
     @on(TextOpened)
     def _on_text_opened(self, event: TextOpened) -> None:

@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from textual.widgets import Static
 
 from bassi_tui.scheduler.engine import Engine
 from bassi_tui.ui.app import BassiApp
 from bassi_tui.ui.big_text import BigText
-from bassi_tui.ui.diff_text import DiffText, tone_of
+from bassi_tui.ui.details_screen import DetailsScreen
 from bassi_tui.ui.task_list import TaskList
 from tests.helpers import make_task
 from tests.ui.conftest import text_of, wait_until
@@ -24,49 +25,61 @@ def make_app(tasks_dir: Path) -> BassiApp:
     return BassiApp(tasks_dir, engine=Engine(tasks_dir), show_log=True)
 
 
-async def test_d_shows_what_changed_since_the_previous_success(
-    tasks_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def screen_text(app: BassiApp) -> str:
+    return "\n".join(str(static.render()) for static in app.screen.query(Static))
+
+
+async def test_d_shows_what_changed_since_the_previous_success(tasks_dir: Path) -> None:
     folder = make_task(tasks_dir, "prices")
     now = datetime.now().astimezone().replace(microsecond=0)
     write_run(folder, now - timedelta(hours=3), "widget 10\ngadget 5\n")
     write_run(folder, now - timedelta(hours=2), "oops\n", status="failed", error="boom")
     write_run(folder, now - timedelta(hours=1), "widget 12\ngadget 5\n")
     app = make_app(tasks_dir)
-    said: list[str] = []
-    monkeypatch.setattr(app, "notify", lambda message, **_: said.append(message))
     async with app.run_test(size=SIZE) as pilot:
         text = app.query_one(BigText)
         await wait_until(pilot, lambda: "widget 12" in text_of(text), "the newest output")
         await pilot.press("d")
-        await wait_until(pilot, lambda: isinstance(text.document, DiffText), "the diff")
-        shown = text_of(text)
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailsScreen), "the details")
+        shown = screen_text(app)
         assert "-widget 10" in shown and "+widget 12" in shown and "oops" not in shown
-        assert said[-1].startswith("Changes since the run of")  # the failed run is skipped
-        assert tone_of("+widget 12") == "added" and tone_of("-widget 10") == "removed"
-        await pilot.press("d")
-        await wait_until(pilot, lambda: not isinstance(text.document, DiffText), "the output")
-        await wait_until(pilot, lambda: "widget 12" in text_of(text), "the output again")
+        assert "Config in effect" in shown
+        assert any(line.split() == ["executor", "echo"] for line in shown.splitlines())
+        assert sum(line.startswith(("next  ", "      ")) for line in shown.splitlines()) >= 5
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, DetailsScreen), "closed")
         # The oldest run has nothing before it.
-        await pilot.press("left_square_bracket", "left_square_bracket")
-        await pilot.press("d")
-        assert said[-1] == "No earlier successful run to compare with."
+        await pilot.press("left_square_bracket", "left_square_bracket", "d")
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailsScreen), "the details")
+        assert "No earlier successful run to compare with." in screen_text(app)
 
 
-async def test_d_says_when_nothing_changed(
-    tasks_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_d_says_when_nothing_changed(tasks_dir: Path) -> None:
     folder = make_task(tasks_dir, "steady")
     now = datetime.now().astimezone().replace(microsecond=0)
     write_run(folder, now - timedelta(hours=2), "same\n")
     write_run(folder, now - timedelta(hours=1), "same\n")
     app = make_app(tasks_dir)
-    monkeypatch.setattr(app, "notify", lambda message, **_: None)
     async with app.run_test(size=SIZE) as pilot:
         text = app.query_one(BigText)
         await wait_until(pilot, lambda: "same" in text_of(text), "the output")
         await pilot.press("d")
-        await wait_until(pilot, lambda: "No change since the run of" in text_of(text), "a note")
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailsScreen), "the details")
+        assert "No change since the run of" in screen_text(app)
+
+
+async def test_d_shows_a_broken_task_s_whole_error(tasks_dir: Path) -> None:
+    long = "x" * 150
+    make_task(tasks_dir, "broken", schedule=f"type: daily\ntiem: '07:30'\n# {long}\n")
+    app = make_app(tasks_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        cards = app.query_one(TaskList)
+        await wait_until(pilot, lambda: cards.selected == "broken", "the card")
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailsScreen), "the details")
+        shown = screen_text(app)
+        assert "schedule.yaml:2: unknown key 'tiem'" in shown
+        assert "none while the task is broken" in shown
 
 
 async def test_a_failed_run_shows_a_toast(tasks_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
