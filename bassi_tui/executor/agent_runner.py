@@ -66,6 +66,7 @@ TOOL_NAMES = ("read", "write", "edit", "glob", "grep", "bash")
 #: The original design's folders inside the workdir: what the user gives, what the agent makes.
 DATA_DIR = "_DATA_FROM_USER"
 RESULTS_FROM_AGENT = "_RESULTS_FROM_AGENT"
+WORKDIR_FOLDERS = (DATA_DIR, RESULTS_FROM_AGENT)
 #: A tool result is kept in the transcript up to this many characters.
 TRANSCRIPT_RESULT_CAP = 4000
 #: A tool call's line in the result file shows this much of its argument.
@@ -86,7 +87,7 @@ async def _import_sdk(with_mcp: bool) -> None:
 
 def prepare_workdir(path: Path) -> Path:
     """The workdir, with the original design's two folders in it (created on the first run)."""
-    for sub in (DATA_DIR, RESULTS_FROM_AGENT):
+    for sub in WORKDIR_FOLDERS:
         (path / sub).mkdir(parents=True, exist_ok=True)
     return path
 
@@ -254,10 +255,10 @@ class _Transcript:
             self._handle = None
 
 
-def _workdir_and_snapshot(path: Path) -> tuple[Path, dict[str, tuple[int, int]]]:
-    """The workdir, made if need be, and what is in it (one thread hop: runs start in bursts)."""
-    workdir = prepare_workdir(path)
-    return workdir, snapshot(workdir)
+def _retrieve(job: asyncio.Future[Any]) -> None:
+    """Done callback: a snapshot nobody awaited (the attempt failed first) raises nothing later."""
+    if not job.cancelled():
+        job.exception()
 
 
 class AgentRunner:
@@ -267,6 +268,22 @@ class AgentRunner:
 
     def __init__(self, *, connect_timeout: float = 10.0, read_timeout: float = 300.0) -> None:
         self._clients = SdkClients(connect_timeout=connect_timeout, read_timeout=read_timeout)
+        #: Workdirs made already: a run finds its workdir with two stats on the loop instead
+        #: of a thread hop (runs start in bursts; each hop queues behind the others).
+        self._prepared: set[Path] = set()
+
+    async def _workdir(self, path: Path, written: str) -> Path:
+        """The workdir with its two folders, made if need be (``written``: as config.yaml says)."""
+        if path in self._prepared and all((path / sub).is_dir() for sub in WORKDIR_FOLDERS):
+            return path
+        try:
+            workdir = await asyncio.to_thread(prepare_workdir, path)
+        except OSError as exc:
+            raise ExecutorError(
+                f"cannot create the workdir {written}: {exc.strerror or exc}", transient=False
+            ) from None
+        self._prepared.add(path)
+        return workdir
 
     async def warm(self) -> None:
         """Build this runner's HTTP client ahead of its first run (see :meth:`SdkClients.warm`)."""
@@ -287,15 +304,11 @@ class AgentRunner:
             raise ExecutorError("the agent executor needs the task's folder", transient=False)
         config = request.config
         await _import_sdk(bool(config.mcp_servers))
-        try:
-            workdir, before = await asyncio.to_thread(
-                _workdir_and_snapshot, config.workdir_path(request.task_dir)
-            )
-        except OSError as exc:
-            raise ExecutorError(
-                f"cannot create the workdir {config.workdir}: {exc.strerror or exc}",
-                transient=False,
-            ) from None
+        workdir = await self._workdir(config.workdir_path(request.task_dir), config.workdir)
+        # What the workdir holds before the agent acts, taken while the first request goes out:
+        # nothing can write there before the first tool call, which waits for it.
+        looking = asyncio.ensure_future(asyncio.to_thread(snapshot, workdir))
+        looking.add_done_callback(_retrieve)
         masker = Masker(
             [
                 api_key,
@@ -355,6 +368,7 @@ class AgentRunner:
                         await say(("" if at_line_start else "\n") + line + "\n")
                     results = None
                     if calls and stop_reason == "tool_use" and not out_of_turns:
+                        await looking  # the workdir as it was, before any tool touches it
                         results = await runner.generate_tool_call_response()
                     transcript.turn(
                         {
@@ -380,6 +394,7 @@ class AgentRunner:
             raise mapped from (None if api_key in f"{err} {err!r}" else err)
         finally:
             transcript.close()
+        before = await looking
         files = written_since(before, await asyncio.to_thread(snapshot, workdir))
         result = AttemptResult(
             model=model,
