@@ -39,7 +39,7 @@ from bassi_tui.store.inert import inert
 from bassi_tui.store.models import ExpectConfig
 from bassi_tui.store.parse_expect import REGEX_FLAGS
 
-__all__ = ["QUOTE_MAX", "THREAD_AT", "check_output"]
+__all__ = ["QUOTE_MAX", "THREAD_AT", "check_output", "command_reason"]
 
 QUOTE_MAX = 60
 """Longest quoted string (expected text, regex, stderr line) in a reason."""
@@ -88,9 +88,7 @@ async def check_output(
     else:
         reason = _content_reason(expect, text, want_json)
     if reason is None and expect.command:
-        reason = await _command_reason(
-            expect.command, text, cwd=cwd, env=env or {}, timeout=timeout
-        )
+        reason = await command_reason(expect.command, text, cwd=cwd, env=env or {}, timeout=timeout)
     return reason
 
 
@@ -139,13 +137,22 @@ def _json_reason(text: str) -> str | None:
     return None
 
 
-async def _command_reason(
-    argv: tuple[str, ...], text: str, *, cwd: Path, env: Mapping[str, str], timeout: float
+async def command_reason(
+    argv: tuple[str, ...],
+    text: str,
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    label: str = "expect.command",
 ) -> str | None:
-    """Run the check command; its failure as a reason, or None on exit 0."""
+    """Run a check command (``text`` on its stdin); why it failed, or None on exit 0.
+
+    ``label`` names it in the reason (``expect.command``, ``when.command``).
+    """
     program = _name(argv[0])
     if not cwd.is_dir():  # else a missing folder would read as "command not found"
-        return f"expect.command: task folder {_name(str(cwd))} is missing"
+        return f"{label}: task folder {_name(str(cwd))} is missing"
     full_env = {**os.environ, **env}
     try:
         proc = await asyncio.create_subprocess_exec(
@@ -158,11 +165,11 @@ async def _command_reason(
             start_new_session=True,
         )
     except FileNotFoundError:
-        return f"expect.command {program} not found"
+        return f"{label} {program} not found"
     except PermissionError:
-        return f"expect.command {program} is not executable"
+        return f"{label} {program} is not executable"
     except OSError as exc:
-        return f"expect.command {program} could not start: {inert(exc.strerror or str(exc))}"
+        return f"{label} {program} could not start: {inert(exc.strerror or str(exc))}"
 
     out_tail, err_tail = bytearray(), bytearray()
     helpers = [
@@ -178,7 +185,7 @@ async def _command_reason(
             code = await proc.wait()
     except TimeoutError:
         await _stop_group(proc, helpers)
-        return f"expect.command timed out after {timeout:g} s"
+        return f"{label} timed out after {timeout:g} s"
     except BaseException:
         # Cancelled (the run was stopped, the app is closing): never leave the group running.
         await _stop_group(proc, helpers)
@@ -189,9 +196,9 @@ async def _command_reason(
     secrets = {k: full_env[k] for k in SECRET_ENV_VARS if full_env.get(k)} | dict(env)
     detail = _last_line(err_tail, secrets) or _last_line(out_tail, secrets)
     if code < 0:
-        what = f"expect.command was killed by signal {_signal_name(-code)}"
+        what = f"{label} was killed by signal {_signal_name(-code)}"
     else:
-        what = f"expect.command exited {code}"
+        what = f"{label} exited {code}"
     return f"{what}: {_cut(detail)}" if detail else what
 
 

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bassi_tui.notify.policy import decide
+from bassi_tui.scheduler.conditions import unmet
 from bassi_tui.scheduler.events import (
     EngineEvent,
     LogLevel,
@@ -55,6 +56,7 @@ class RunHost(Protocol):
     def view(self, name: str) -> TaskView | None: ...
     def clock(self) -> datetime: ...
     def keep_state(self, name: str, state: TaskState) -> None: ...
+    def state(self, name: str) -> TaskState: ...
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]: ...
 
 
@@ -136,11 +138,31 @@ class RunManager:
                 self._queued[name] = ctx  # at most one waiting: a newer fire replaces it
                 host.say("info", f"Task {name} queued behind its running run", name)
                 return True
-        self._running_since.setdefault(name, host.clock())
+        if trigger != "manual" and not task.config.when.empty:
+            # A person's run is never held back; a fire waits for its conditions (off the loop).
+            host.spawn(self._start_if(task, ctx), f"when:{name}")
+            return True
+        self._begin(task, ctx)
+        return True
+
+    def _begin(self, task: Task, ctx: RunContext) -> None:
+        name = task.name
+        self._running_since.setdefault(name, self._host.clock())
         run = asyncio.get_running_loop().create_task(self._run(task, ctx), name=f"run:{name}")
         self._running.setdefault(name, set()).add(run)
         run.add_done_callback(lambda done: self._forget(name, done))
-        return True
+
+    async def _start_if(self, task: Task, ctx: RunContext) -> None:
+        """Start the fire if the task's ``when:`` holds; else record it skipped, with why."""
+        reason = await unmet(task, self._host.state(task.name))
+        if self._closed:
+            return
+        if reason is not None:
+            self._record_skip(task, ctx, reason, level="info")
+        elif self._running.get(task.name) and task.config.overlap != "allow":
+            self._record_skip(task, ctx)  # a run began while the condition was looked at
+        else:
+            self._begin(task, ctx)
 
     def _forget(self, name: str, run: asyncio.Task[None]) -> None:
         group = self._running.get(name)
@@ -153,7 +175,9 @@ class RunManager:
 
     # -- overlap skips ------------------------------------------------------------------------
 
-    def _record_skip(self, task: Task, ctx: RunContext, reason: str = SKIP_REASON) -> None:
+    def _record_skip(
+        self, task: Task, ctx: RunContext, reason: str = SKIP_REASON, level: LogLevel = "warning"
+    ) -> None:
         """Record a fire skipped for overlap: in the history, written off the loop in batches.
 
         A task firing every second that runs for a minute skips sixty fires: the log says the
@@ -163,9 +187,7 @@ class RunManager:
         skips.pending.append((self._host.clock(), reason))
         skips.streak += 1
         if skips.streak == 1:
-            self._host.say(
-                "warning", f"Task {task.name} skipped ({ctx.trigger}): {reason}", task.name
-            )
+            self._host.say(level, f"Task {task.name} skipped ({ctx.trigger}): {reason}", task.name)
         if skips.writing is None:
             skips.writing = self._host.spawn(self._write_skips(task), f"skips:{task.name}")
 

@@ -188,6 +188,22 @@ class ExpectConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WhenConfig:
+    """``when:``: what must hold for a scheduled fire to run (else it is skipped, recorded)."""
+
+    __reduce__ = fields_reduce
+
+    file_exists: tuple[str, ...] = ()
+    file_changed: tuple[str, ...] = ()
+    command: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing is asked: every fire runs."""
+        return not (self.file_exists or self.file_changed or self.command)
+
+
+@dataclass(frozen=True, slots=True)
 class OutputConfig:
     """``output:`` block: result file format and retention."""
 
@@ -286,6 +302,7 @@ class TaskConfig:
     retry_delay: float = 60.0
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     expect: ExpectConfig = field(default_factory=ExpectConfig)
+    when: WhenConfig = field(default_factory=WhenConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     environment: dict[str, str] = field(default_factory=dict)
     missed_task_policy: MissedPolicy = "skip"

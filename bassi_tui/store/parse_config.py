@@ -45,6 +45,7 @@ from bassi_tui.store.parse_common import (
 )
 from bassi_tui.store.parse_expect import read_expect
 from bassi_tui.store.parse_notify import read_notify
+from bassi_tui.store.parse_when import read_when
 from bassi_tui.store.yamlio import YMap, YScalar, YSeq, kind
 
 CONFIG_KEYS = (
@@ -63,6 +64,7 @@ CONFIG_KEYS = (
     "command",
     "overlap",
     "expect",
+    "when",
     *AGENT_KEYS,
 )
 OUTPUT_KEYS = ("format", "keep_history", "auto_cleanup")
@@ -171,6 +173,7 @@ def parse_config(
             got, "mcp_servers", lambda f: read_mcp_servers(f, report, folder), d.mcp_servers
         ),
         expect=opt(got, "expect", lambda f: read_expect(f, report), d.expect),
+        when=opt(got, "when", lambda f: read_when(f, report), d.when),
     )
     return config, relocated(report.sorted())
 

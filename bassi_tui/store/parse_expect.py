@@ -28,7 +28,7 @@ from bassi_tui.store.models import ExpectConfig
 from bassi_tui.store.parse_common import Field, Report, fields, opt, read_bool, read_int
 from bassi_tui.store.yamlio import YMap, YScalar, YSeq, kind
 
-__all__ = ["EXPECT_KEYS", "REGEX_FLAGS", "read_expect"]
+__all__ = ["EXPECT_KEYS", "REGEX_FLAGS", "read_argv", "read_expect", "read_texts"]
 
 EXPECT_KEYS = ("contains", "not_contains", "regex", "min_chars", "max_chars", "json", "command")
 
@@ -65,13 +65,13 @@ def read_expect(f: Field, report: Report) -> ExpectConfig | None:
         )
         min_chars = max_chars = None
     return ExpectConfig(
-        contains=opt(got, "contains", lambda x: _texts(x, report), d.contains),
-        not_contains=opt(got, "not_contains", lambda x: _texts(x, report), d.not_contains),
+        contains=opt(got, "contains", lambda x: read_texts(x, report), d.contains),
+        not_contains=opt(got, "not_contains", lambda x: read_texts(x, report), d.not_contains),
         regex=opt(got, "regex", lambda x: _regexes(x, report), d.regex),
         min_chars=min_chars,
         max_chars=max_chars,
         json=opt(got, "json", lambda x: read_bool(x, report, "expect.json"), d.json),
-        command=opt(got, "command", lambda x: _command(x, report), d.command),
+        command=opt(got, "command", lambda x: read_argv(x, report), d.command),
     )
 
 
@@ -80,13 +80,13 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "...")
 
 
-def _text_lines(f: Field, report: Report) -> list[tuple[str, int]] | None:
+def _text_lines(f: Field, report: Report, prefix: str = "expect") -> list[tuple[str, int]] | None:
     """A key that takes "a string or a list of strings": each good string with its line.
 
     Bad items are reported and dropped; ``None`` when nothing usable is left of a non-empty
     value. ``[]`` gives ``[]``: nothing to check, which is what was written.
     """
-    label = f"expect.{f.name}"
+    label = f"{prefix}.{f.name}"
     items = f.node.items if isinstance(f.node, YSeq) else (f.node,)
     if not items:
         return []
@@ -100,9 +100,9 @@ def _text_lines(f: Field, report: Report) -> list[tuple[str, int]] | None:
     return good or None
 
 
-def _texts(f: Field, report: Report) -> tuple[str, ...] | None:
-    """``contains``/``not_contains``: one string or a list of them."""
-    good = _text_lines(f, report)
+def read_texts(f: Field, report: Report, prefix: str = "expect") -> tuple[str, ...] | None:
+    """One string or a list of them (``expect.contains``, ``when.file_exists``...)."""
+    good = _text_lines(f, report, prefix)
     return None if good is None else tuple(text for text, _ in good)
 
 
@@ -127,18 +127,18 @@ def _regexes(f: Field, report: Report) -> tuple[str, ...] | None:
     return tuple(good) if good or not candidates else None
 
 
-def _command(f: Field, report: Report) -> tuple[str, ...] | None:
+def read_argv(f: Field, report: Report, prefix: str = "expect") -> tuple[str, ...] | None:
     """``command``: an argv list of non-empty strings, run without a shell."""
     if not isinstance(f.node, YSeq):
         report.add(
             f.line,
-            f"expect.command: expected a list (argv), {_COMMAND_EXAMPLE}; got {kind(f.node)}",
+            f"{prefix}.command: expected a list (argv), {_COMMAND_EXAMPLE}; got {kind(f.node)}",
         )
         return None
     if not f.node.items:
         report.add(
             f.line,
-            "expect.command: empty list; expected the program and its arguments, "
+            f"{prefix}.command: empty list; expected the program and its arguments, "
             f"{_COMMAND_EXAMPLE}",
         )
         return None
@@ -150,6 +150,6 @@ def _command(f: Field, report: Report) -> tuple[str, ...] | None:
             # Like config.yaml's own `command:`: name the argument, never show its value.
             report.add(
                 item.line,
-                f"expect.command: argument {number} is {kind(item)}; expected a non-empty string",
+                f"{prefix}.command: argument {number} is {kind(item)}; expected a non-empty string",
             )
     return tuple(argv) if len(argv) == len(f.node.items) else None
