@@ -8,12 +8,17 @@ width (re-wrapped on resize, incrementally as live text grows); big ones are not
 sideways instead. The wrapped layout of the last few documents is kept (per width), so showing a
 running task's output again wraps only what arrived since; growing text changes the virtual size
 without laying the whole screen out again (see :func:`set_virtual_size`).
+
+Reading it (keys of less, following a running task's output, search) comes from
+:class:`~bassi_tui.ui.searchable.SearchablePager`; this module lays the text out in rows and
+draws them.
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from collections.abc import Callable
 from typing import ClassVar, Protocol
 
 from rich.cells import cell_len, get_character_cell_size
@@ -23,12 +28,16 @@ from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widget import Widget
 
+from bassi_tui.store.result_text import ResultText, open_result_text
+from bassi_tui.ui.pager import reading_bindings, set_virtual_size
 from bassi_tui.ui.sanitize import strip_control
+from bassi_tui.ui.search import LineSource
+from bassi_tui.ui.searchable import SearchablePager, search_bindings
 from bassi_tui.ui.styles import ink
+
+__all__ = ["WRAP_MAX_LINES", "BigText", "Document", "set_virtual_size", "shown", "wrap_starts"]
 
 #: Wrapping a document means visiting each of its lines on every resize: only for small ones.
 WRAP_MAX_LINES = 50_000
@@ -51,30 +60,21 @@ class Document(Protocol):
     def line(self, index: int) -> str: ...
 
 
-def set_virtual_size(view: ScrollView, size: Size) -> None:
-    """Set ``view``'s virtual size, laying the screen out again only when its scrollbars change.
-
-    Assigning ``virtual_size`` asks for a layout of the whole screen; a line widget that grows
-    by a few rows (live output, the log) only needs its scrollbar updated and its rows painted.
-    The widgets using this have a size that does not depend on their content.
-    """
-    if size == view.virtual_size:
-        return
-    if not view.is_mounted or not view.container_size:
-        view.virtual_size = size
-        return
-    bars = (view.show_horizontal_scrollbar, view.show_vertical_scrollbar)
-    view.set_reactive(Widget.virtual_size, size)
-    view._scroll_update(size)  # scrollbar sizes and visibility; the scroll offset clamped
-    if (view.show_horizontal_scrollbar, view.show_vertical_scrollbar) != bars:
-        view.refresh(layout=True)
+def shown(raw: str) -> str:
+    """A document's line as it is drawn: inert, tabs expanded."""
+    return raw if raw.isprintable() else strip_control(raw).expandtabs(4)
 
 
 def wrap_starts(text: str, width: int) -> list[int]:
-    """Where each wrapped row of ``text`` starts: at word boundaries when the text is ASCII."""
+    """Where each wrapped row of ``text`` starts: at word boundaries when the text is ASCII.
+
+    Spaces at the end of the text never make a row of their own (they would show as a blank
+    line that is not in the text).
+    """
     if width <= 0 or (len(text) <= width and (text.isascii() or cell_len(text) <= width)):
         return [0]
     starts = [0]
+    text = text.rstrip(" ")
     if text.isascii():
         pos, end = 0, len(text)
         while end - pos > width:
@@ -92,7 +92,7 @@ def wrap_starts(text: str, width: int) -> list[int]:
     return starts
 
 
-class BigText(ScrollView, can_focus=True):
+class BigText(SearchablePager):
     """Shows a ``Document``; ``placeholder`` when there is none."""
 
     DEFAULT_CSS = """
@@ -114,10 +114,8 @@ class BigText(ScrollView, can_focus=True):
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("w", "toggle_wrap", "Wrap", id="text.wrap", tooltip="Wrap long lines on/off"),
-        Binding("g", "scroll_home", "Top", show=False, id="text.top"),
-        Binding("G", "scroll_end", "Bottom", show=False, id="text.bottom"),
-        Binding("j", "scroll_down", "Down", show=False, id="text.down"),
-        Binding("k", "scroll_up", "Up", show=False, id="text.up"),
+        *reading_bindings("text"),
+        *search_bindings("text"),
     ]
 
     wrap: reactive[bool] = reactive(True)
@@ -126,7 +124,6 @@ class BigText(ScrollView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self.document: Document | None = None
         self.placeholder = ""
-        self._follow = False
         self._lines: LRUCache[int, str] = LRUCache(4096)
         self._row_line = array("i")
         self._row_start = array("i")
@@ -149,9 +146,13 @@ class BigText(ScrollView, can_focus=True):
     ) -> None:
         """Show ``document`` from the top (or the end when ``follow``), or a placeholder.
 
-        A document shown before at this width is not wrapped again, only its new lines.
+        A document shown before at this width is not wrapped again, only its new lines. A
+        followed document keeps its end on screen as it grows (see ``Pager``); a search is
+        cleared (its query stays: ``n`` finds it in the new text). With ``keep_scroll`` (the
+        same run's file replacing its live output), a view that followed the end stays there.
         """
         old = self.document
+        at_end = self.follow_end and self._following
         if old is not None and self._row_line and old is not document:
             self._layouts.set(
                 id(old),
@@ -159,7 +160,8 @@ class BigText(ScrollView, can_focus=True):
             )
         self.document = document
         self.placeholder = placeholder
-        self._follow = follow
+        self.start_following(follow)
+        self.clear_search()
         self._lines = LRUCache(4096)
         kept = self._layouts.get(id(document)) if document is not None else None
         width = self.scrollable_content_region.width
@@ -176,24 +178,23 @@ class BigText(ScrollView, can_focus=True):
         else:
             self._row_line, self._row_start = array("i"), array("i")
             self._rewrap(0)
-        if follow:
+        if follow or (keep_scroll and at_end):
             self.scroll_end(animate=False, immediate=True)
         elif not keep_scroll:
             self.scroll_home(animate=False, immediate=True)
         self.refresh()
 
     def document_grew(self) -> None:
-        """The document got more text: re-wrap its tail and keep following the end."""
+        """The document got more text: re-wrap its tail, follow the end or say lines came."""
         if self.document is None:
             return
-        at_end = self.scroll_y >= self.max_scroll_y - 1
-        last = max(0, self._laid_lines - 1)
+        lines_before = self._laid_lines
+        last = max(0, lines_before - 1)
         self._lines.discard(last)  # the last line may have grown
         first_row = self._rewrap(last)
-        scroll_y = self.scroll_y
-        if self._follow and at_end:
-            self.scroll_end(animate=False, immediate=True)
-        if self.scroll_y == scroll_y:  # else the scroll repainted everything
+        scroll_y = self.scroll_offset.y
+        self.text_grew(lines_before)
+        if self.scroll_offset.y == scroll_y:  # else the scroll repainted everything
             self.refresh_lines(first_row, self.virtual_size.height - first_row)
 
     def _layout(self) -> tuple[array[int], array[int]]:
@@ -210,8 +211,7 @@ class BigText(ScrollView, can_focus=True):
         self.wrap = not self.wrap
 
     def watch_wrap(self) -> None:
-        self._rewrap(0)
-        self.refresh()
+        self._relayout()
 
     # -- layout -------------------------------------------------------------------------------
 
@@ -219,7 +219,7 @@ class BigText(ScrollView, can_focus=True):
         text = self._lines.get(index)
         if text is None:
             assert self.document is not None
-            text = strip_control(self.document.line(index)).expandtabs(4)
+            text = shown(self.document.line(index))
             self._lines.set(index, text)
         return text
 
@@ -231,7 +231,7 @@ class BigText(ScrollView, can_focus=True):
         if not self.wrapping or doc is None:
             self._row_line, self._row_start = array("i"), array("i")
             lines = doc.line_count if doc else 0
-            set_virtual_size(self, Size(doc.max_width if doc else 0, lines))
+            self.set_text_size(Size(doc.max_width if doc else 0, lines))
             return from_line
         if width != self._wrap_width:
             from_line, self._wrap_width = 0, width
@@ -249,19 +249,83 @@ class BigText(ScrollView, can_focus=True):
                 rows.append(index)
                 starts.append(0)
                 continue
-            for start in wrap_starts(strip_control(raw).expandtabs(4), width):
+            for start in wrap_starts(shown(raw), width):
                 rows.append(index)
                 starts.append(start)
-        set_virtual_size(self, Size(width, len(rows)))
+        self.set_text_size(Size(width, len(rows)))
         return first_row
 
     def on_resize(self) -> None:
         if self.wrapping and self.scrollable_content_region.width != self._wrap_width:
-            top = self._row_line[int(self.scroll_y)] if self._row_line else 0
-            self._rewrap(0)
-            # Keep the line that was at the top at the top.
-            row = bisect_left(self._row_line, top)
-            self.scroll_to(y=row, animate=False, immediate=True)
+            self._relayout()
+
+    def _relayout(self) -> None:
+        """Lay the whole text out again (a new width, wrap on or off), keeping the place read:
+        the end when the view was at the end, else the line that was at the top."""
+        at_end = 0 < self.max_scroll_y <= self.scroll_offset.y
+        top = self.top_line()
+        self._rewrap(0)
+        if at_end:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        else:
+            row = bisect_left(self._row_line, top) if self._row_line else top
+            self.scroll_to(y=row, animate=False)
+        self.refresh()
+
+    # -- what the pager asks ------------------------------------------------------------------
+
+    def line_end(self) -> int:
+        """The document's line count."""
+        return self.document.line_count if self.document is not None else 0
+
+    def top_line(self) -> int:
+        """The line at the top of the view."""
+        row = self.scroll_offset.y
+        if self._row_line:  # wrapped: the line of the top row
+            return self._row_line[min(row, len(self._row_line) - 1)]
+        return row
+
+    def line_text(self, key: int) -> str | None:
+        """Line ``key`` as drawn."""
+        if self.document is None or not 0 <= key < self.document.line_count:
+            return None
+        return self._text(key)
+
+    def row_of(self, key: int, start: int) -> tuple[int, int | None] | None:
+        """The row showing column ``start`` of line ``key`` (and its cell, unwrapped)."""
+        if self.document is None or not 0 <= key < self.document.line_count:
+            return None
+        if not self._row_line:
+            return key, cell_len(self._text(key)[:start])
+        rows, starts = self._row_line, self._row_start
+        row = bisect_left(rows, key)
+        if row >= len(rows):
+            return None
+        while row + 1 < len(rows) and rows[row + 1] == key and starts[row + 1] <= start:
+            row += 1
+        return row, None
+
+    def search_source(self) -> Callable[[], LineSource]:
+        """The document's lines for a search thread.
+
+        Lines of a big result file are read by a reader of its own, opened in the thread: the
+        shown document's line cache belongs to the event loop. Other documents are lists in
+        memory, safe to read from a thread.
+        """
+        doc = self.document
+        if doc is None:
+            return lambda: LineSource(lambda _: "", 0, 0)
+        if isinstance(doc, ResultText) and not doc.wrappable:
+            path = doc.path
+
+            def own_reader() -> LineSource:
+                reader = open_result_text(path)
+                lines = reader.line_count
+                return LineSource(lambda i: shown(reader.line(i)), 0, lines, reader.close)
+
+            return own_reader
+        line, count = doc.line, doc.line_count
+        return lambda: LineSource(lambda i: shown(line(i)), 0, count)
 
     # -- drawing ------------------------------------------------------------------------------
 
@@ -271,12 +335,13 @@ class BigText(ScrollView, can_focus=True):
         tone = line_tone(index) if line_tone is not None else None
         return ink(self, f"big-text--{tone}") if tone else Style()
 
-    def render_line(self, y: int) -> Strip:
+    def render_row(self, row: int) -> Strip:
+        """Row ``row`` of the wrapped text, or line ``row`` scrolled sideways."""
         width = self.scrollable_content_region.width
         style = self.rich_style
-        row = int(self.scroll_y) + y
         doc = self.document
         if doc is None:
+            y = row - self.scroll_offset.y
             text = strip_control(self.placeholder).replace("\n", " ")
             starts = wrap_starts(text, width) if text else []
             if y >= len(starts):
@@ -292,13 +357,14 @@ class BigText(ScrollView, can_focus=True):
             text = self._text(index)
             nxt = row + 1
             same = nxt < len(self._row_line) and self._row_line[nxt] == index
-            piece = text[start : self._row_start[nxt] if same else len(text)]
-            ink_style = self._tone(doc, index)
-            return Strip([Segment(piece, style + ink_style)]).crop_extend(0, width, style)
+            end = self._row_start[nxt] if same else len(text)
+            segments = self.marked(index, text, start, end, style + self._tone(doc, index))
+            return Strip(segments).crop_extend(0, width, style)
         if row >= doc.line_count:
             return Strip.blank(width, style)
-        scroll_x = int(self.scroll_x)
-        strip = Strip([Segment(self._text(row), style + self._tone(doc, row))])
+        scroll_x = self.scroll_offset.x
+        text = self._text(row)
+        strip = Strip(self.marked(row, text, 0, len(text), style + self._tone(doc, row)))
         return strip.crop_extend(scroll_x, scroll_x + width, style)
 
 
