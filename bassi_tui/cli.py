@@ -4,12 +4,19 @@
     bassi-tui check [DIR]
     bassi-tui next TASK [-n N]
     bassi-tui run TASK
+    bassi-tui stop [--timeout S]
+    bassi-tui service install|uninstall|status
+    bassi-tui migrate [SRC] [--dry-run]
 
 The tasks dir is ``--tasks-dir``, else ``$BASSI_TASKS_DIR``, else ``~/.bassi/tasks-scheduler``.
 Only that default is created when missing; a dir that was given must exist (a typo must not
 start a scheduler of nothing), and every unusable dir is one line and exit code 2
 (:mod:`bassi_tui.store.tasks_dir`). The app logs to :data:`DEFAULT_LOG_FILE` (or ``--log-file``),
 headless to stderr (and ``--log-file``); the log file rotates (scheduler.logbridge).
+
+A scheduling app that loses its terminal (SIGHUP) starts a detached ``--headless`` successor
+with the hidden ``--successor-of PID``: it logs to the log file only, waits for the app to let go
+of the instance lock and schedules from then on (:mod:`bassi_tui.scheduler.handover`).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import asyncio
 import contextlib
 import os
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +45,10 @@ goes here (rotated at 5 MiB, 3 backups kept). Headless logs to stderr, and to ``
 
 EXIT_USAGE = 2
 """Exit code for a tasks dir or log file that cannot be used (as argparse for bad arguments)."""
+
+SUCCESSOR_FLAG = "--successor-of"  # scheduler.handover.SUCCESSOR_FLAG, without importing it
+#: How long ``stop`` waits by default for the scheduler to let go of the lock.
+STOP_TIMEOUT_S = 30.0
 
 
 def resolve_tasks_dir(arg: str | None) -> Path:
@@ -96,13 +108,46 @@ def build_parser() -> argparse.ArgumentParser:
     nxt.add_argument("-n", type=int, default=5, metavar="N", help="how many (default 5)")
     run = sub.add_parser("run", parents=[common], help="run one task now, streaming its output")
     run.add_argument("task", metavar="TASK")
+    stop = sub.add_parser(
+        "stop", parents=[common], help="stop the instance that schedules the tasks dir"
+    )
+    stop.add_argument(
+        "--timeout",
+        type=float,
+        default=STOP_TIMEOUT_S,
+        metavar="S",
+        help=f"seconds to wait for it to stop (default {STOP_TIMEOUT_S:.0f})",
+    )
+    service = sub.add_parser(
+        "service",
+        parents=[common],
+        help="a systemd user service running --headless on the tasks dir",
+    )
+    service.add_argument("action", choices=("install", "uninstall", "status"))
+    migrate = sub.add_parser(
+        "migrate",
+        parents=[common],
+        help="turn the older JSON tasks (~/.bassi/tasks/*.json) into task folders",
+    )
+    migrate.add_argument(
+        "src", nargs="?", metavar="SRC", help="old tasks dir or file (default: ~/.bassi/tasks)"
+    )
+    migrate.add_argument(
+        "--dry-run", action="store_true", help="write nothing; print what would be done"
+    )
+    # The hand-over's successor (see the module docstring); not for people to type.
+    parser.add_argument(SUCCESSOR_FLAG, type=int, metavar="PID", help=argparse.SUPPRESS)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bassi-tui`` script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     tasks_arg: str | None = getattr(args, "tasks_dir", None)
+    successor_of: int | None = args.successor_of
+    if successor_of is not None and (not args.headless or args.command or args.demo):
+        parser.error(f"{SUCCESSOR_FLAG} goes with --headless only")
     if args.command == "check":
         from bassi_tui.commands import check_command
 
@@ -119,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         from bassi_tui.commands import run_command
 
         return run_command(tasks_dir, args.task)
+    if args.command in ("stop", "service"):
+        return _stay_up_command(args, tasks_arg)
+    if args.command == "migrate":
+        return _migrate_command(args, tasks_arg)
 
     import logging
 
@@ -131,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(OSError):  # if it fails, configure_logging will say why
             Path(log_file).parent.mkdir(parents=True, exist_ok=True)
     try:
-        configure_logging(to_stderr=args.headless, log_file=log_file)
+        # A successor's stderr is the log file itself (for a crash before logging starts).
+        configure_logging(to_stderr=args.headless and successor_of is None, log_file=log_file)
     except OSError as exc:
         print(
             f"bassi-tui: cannot open the log file {log_file}: {exc.strerror or exc}",
@@ -164,6 +214,11 @@ def main(argv: list[str] | None = None) -> int:
         # offline, and a real key in the environment is never sent anywhere.
         os.environ["ANTHROPIC_BASE_URL"] = start_demo_model().base_url
         os.environ["ANTHROPIC_API_KEY"] = DEMO_KEY
+    if args.headless and successor_of is not None:
+        taken = _succeed(tasks_dir, successor_of)
+        if taken is None:
+            return 0
+        return asyncio.run(_headless(tasks_dir, args.poll, *taken, detached=True))
     if args.headless:
         return asyncio.run(_headless(tasks_dir, args.poll, *_read_ahead(tasks_dir)))
     lock, preload = _read_ahead(tasks_dir)  # the workers read while the UI is imported
@@ -190,8 +245,93 @@ def _read_ahead(tasks_dir: Path) -> tuple[InstanceLock, Preload | None]:
     return lock, Preload.begin(tasks_dir, recover=lock.try_acquire())
 
 
+def _stay_up_command(args: argparse.Namespace, tasks_arg: str | None) -> int:
+    """``stop`` and ``service``: see :mod:`bassi_tui.service`."""
+    from bassi_tui import service
+
+    tasks_dir = resolve_tasks_dir(tasks_arg)
+    if args.command == "stop":
+        if _usable_tasks_dir(tasks_dir, create=False, write=False) is None:
+            return EXIT_USAGE
+        return service.stop_command(tasks_dir, timeout=args.timeout)
+    # Installing for the default dir makes it, as the app would; a named dir must exist.
+    create = args.action == "install" and not tasks_dir_given(tasks_arg)
+    if _usable_tasks_dir(tasks_dir, create=create, write=args.action == "install") is None:
+        return EXIT_USAGE
+    return service.service_command(args.action, tasks_dir)
+
+
+def _migrate_command(args: argparse.Namespace, tasks_arg: str | None) -> int:
+    """``migrate``: see :mod:`bassi_tui.migrate`. The default tasks dir is made when missing (a
+    dry run only reads); a named one must exist, as for the app."""
+    from bassi_tui.migrate import OLD_TASKS_DIR, migrate_command
+
+    tasks_dir = resolve_tasks_dir(tasks_arg)
+    src = Path(args.src or OLD_TASKS_DIR).expanduser().resolve()
+    given = tasks_dir_given(tasks_arg)
+    missing_default = not given and not os.path.lexists(tasks_dir)
+    # A missing SRC is said by migrate_command, before any tasks dir is made; a dry run into a
+    # default dir yet to be made is fine (it would be made).
+    if src.exists() and not (args.dry_run and missing_default):
+        create = not given and not args.dry_run
+        if _usable_tasks_dir(tasks_dir, create=create, write=not args.dry_run) is None:
+            return EXIT_USAGE
+    return migrate_command(src, tasks_dir, dry_run=args.dry_run)
+
+
+def _succeed(tasks_dir: Path, app_pid: int) -> tuple[InstanceLock, Preload | None] | None:
+    """The hand-over's successor: wait for the app ``app_pid`` to let go of the lock, and take
+    it. None when another instance took it first (this one is not needed)."""
+    import logging
+
+    # Imported while the app quits, so that scheduling starts the moment the lock is free.
+    import bassi_tui.scheduler.engine  # noqa: F401
+    from bassi_tui.scheduler.handover import await_lock, signal_ready
+    from bassi_tui.scheduler.lock import InstanceLock
+    from bassi_tui.store.preload import Preload
+
+    log = logging.getLogger("bassi_tui")
+    lock = InstanceLock(tasks_dir)
+    signal_ready()  # the app quits now: from here every 20 ms counts
+    began = time.monotonic()
+    awaited = await_lock(lock, app_pid)
+    waited = time.monotonic() - began
+    if awaited == "other":
+        holder = lock.holder() or {}
+        log.info(
+            "Hand-over from the app (pid %d) not needed: pid %s on %s schedules %s now; exiting",
+            app_pid,
+            holder.get("pid", "?"),
+            holder.get("host", "?"),
+            tasks_dir,
+        )
+        return None
+    if awaited == "timeout":
+        log.warning(
+            "The app (pid %d) still holds the lock of %s after %.0f s: monitoring until it exits",
+            app_pid,
+            tasks_dir,
+            waited,
+        )
+    else:
+        log.warning(
+            "Took over from the app (pid %d), which lost its terminal (waited %.2f s for its "
+            "lock): this detached bassi-tui (pid %d) schedules %s now; `bassi-tui stop` ends it",
+            app_pid,
+            waited,
+            os.getpid(),
+            tasks_dir,
+        )
+    return lock, Preload.begin(tasks_dir, recover=lock.held)
+
+
 async def _headless(
-    tasks_dir: Path, poll: bool, lock: InstanceLock, preload: Preload | None
+    tasks_dir: Path,
+    poll: bool,
+    lock: InstanceLock,
+    preload: Preload | None,
+    *,
+    detached: bool = False,
 ) -> int:
     from bassi_tui.scheduler.engine import Engine
     from bassi_tui.scheduler.logbridge import log_events
@@ -215,5 +355,8 @@ async def _headless(
         await engine.stop()
         restore()
     uptime = (datetime.now(UTC) - started).total_seconds()
-    print(f"bassi-tui stopped after {uptime:.0f} s", file=sys.stderr)
+    if detached:  # its stderr is the log file: a log record, not a bare line
+        engine.say("info", f"bassi-tui (pid {os.getpid()}) stopped after {uptime:.0f} s")
+    else:
+        print(f"bassi-tui stopped after {uptime:.0f} s", file=sys.stderr)
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import dataclasses
 import sys
 import time
 from datetime import UTC, datetime
@@ -28,15 +29,18 @@ from bassi_tui.scheduler.triggers import (
     once_note,
     resolve_zone,
 )
+from bassi_tui.scheduler.views import KEY_MISSING_WARNING, key_missing
 from bassi_tui.store.defaults import BASSI_FILE, Defaults
+from bassi_tui.store.dependencies import dependency_problems
 from bassi_tui.store.inert import inert, inert_output
 from bassi_tui.store.loading import list_task_folders
 from bassi_tui.store.models import Task, TaskProblem
-from bassi_tui.store.parse import load_task
+from bassi_tui.store.parse import load_task, read_task
 from bassi_tui.store.records import RunRecord
 from bassi_tui.store.results import iter_results_newest, read_run
 from bassi_tui.store.settings import read_settings
 from bassi_tui.store.state import local_now, read_state
+from bassi_tui.store.templates import TEMPLATES_DIR, read_templates
 
 if TYPE_CHECKING:
     from bassi_tui.scheduler.runs import Emit, Outcome
@@ -64,7 +68,7 @@ def _find_task(tasks_dir: Path, name: str) -> Task | None:
         if known:
             _say(f"known tasks: {', '.join(known)}")
         return None
-    return load_task(folder, _read_defaults(folder.parent)[0])
+    return load_task(folder, _read_defaults(folder.parent)[0], read_templates(folder.parent))
 
 
 def _read_defaults(tasks_dir: Path) -> tuple[Defaults | None, list[TaskProblem]]:
@@ -73,9 +77,14 @@ def _read_defaults(tasks_dir: Path) -> tuple[Defaults | None, list[TaskProblem]]
     return (None if problems else settings.defaults), problems
 
 
-def _print_problems(task: Task) -> None:
+def _print_problems(task: Task, shared: dict[TaskProblem, list[str]] | None = None) -> None:
+    """``task``'s problems; with ``shared``, those in a template go there to be said once."""
     for problem in task.problems:
-        if problem.file == BASSI_FILE:  # a default that does not fit this task: bassi.yaml's line
+        if shared is not None and problem.file.startswith(f"{TEMPLATES_DIR}/"):
+            key = TaskProblem("", problem.file, problem.line, problem.message)
+            shared.setdefault(key, []).append(task.name)
+        elif problem.file == BASSI_FILE or problem.file.startswith(f"{TEMPLATES_DIR}/"):
+            # A default or a template's value that does not fit this task: its own file's line.
             _say(f"{problem.location()}: {problem.message} (in task {task.name})")
         else:
             _say(f"{task.name}/{problem.location()}: {problem.message}")
@@ -106,23 +115,42 @@ def check_command(tasks_dir: Path) -> int:
     # none while it is broken (as at a first start).
     defaults, settings_problems = _read_defaults(tasks_dir)
     _print_settings_problems(settings_problems)
+    templates = read_templates(tasks_dir)  # once for all tasks, as the engine reads them
+    shared: dict[TaskProblem, list[str]] = {}  # a template's problem: the tasks it breaks
+    extended: set[str] = set()
     broken = 0
-    for name in names:
-        task = load_task(tasks_dir / name, defaults)
+    read = {name: read_task(tasks_dir / name, defaults, templates) for name in names}
+    # `after:` needs every task: an unknown task or a cycle breaks the task that names it.
+    chains = dependency_problems({name: task for name, (task, _) in read.items()})
+    for name, (task, chain) in read.items():
+        if name in chains:
+            task = dataclasses.replace(task, problems=task.problems + chains[name])
+        extended.update(chain)
         if task.problems:
             broken += 1
-            _print_problems(task)
+            _print_problems(task, shared)
         elif task.schedule is not None:
             line = f"ok  {name}: {describe_schedule(task.schedule)}"
             if task.schedule.type == "once":
                 state = read_state(task.path, repair=False).state
                 if note := once_note(task.schedule, state, datetime.now(UTC)):
                     line += f" (warning: {note})"
+            if key_missing(task):  # a warning, not a problem: the folder itself is fine
+                line += f" (warning: {KEY_MISSING_WARNING})"
             print(inert(line))
+    for template in templates.names():  # one no task extends is checked all the same
+        if template not in extended:
+            for problem in templates.check(template):
+                shared.setdefault(problem, [])
+    for problem, users in shared.items():
+        where = f" (in task {', '.join(users)})" if users else ""
+        _say(f"{problem.location()}: {problem.message}{where}")
     summary = f"{len(names)} task(s), {broken} with problems"
+    if shared:
+        summary += f"; {len({p.file.split('/')[1] for p in shared})} template(s) with problems"
     if settings_problems:
         summary += f"; {BASSI_FILE} has problems (tasks checked without its defaults)"
-    failed = bool(broken or settings_problems)
+    failed = bool(broken or settings_problems or shared)
     print(summary, file=sys.stderr if failed else sys.stdout)
     return 1 if failed else 0
 
@@ -141,6 +169,9 @@ def next_command(tasks_dir: Path, name: str, n: int) -> int:
     state = read_state(task.path, repair=False).state
     if task.schedule.type == "once" and state.once_fired:
         _say(f"{name}: this once task has already fired; it will not fire again")
+        return 0
+    if task.schedule.type == "after":
+        _say(f"{name} runs {describe_schedule(task.schedule)}: it has no fire times of its own")
         return 0
     now = datetime.now(UTC)
     anchor = anchor_for(task.schedule, state, now)  # as the engine anchors it

@@ -17,6 +17,8 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 
+from bassi_tui.store.records import RunRecord
+
 __all__ = ["VARIABLE_NAMES", "expand_prompt", "template_variables"]
 
 VARIABLE_NAMES: tuple[str, ...] = (
@@ -95,4 +97,33 @@ def template_variables(
         "last_run_date": last_run_date,
         # No run yet is not a success: a prompt branching on it must not assume one.
         "last_run_success": "true" if last_run_success else "false",
+    }
+
+
+#: ``{after_output}`` inlines at most this many characters of the upstream run's output.
+AFTER_OUTPUT_MAX = 20_000
+
+
+def after_variables(upstream: RunRecord) -> dict[str, str]:
+    """``{after_status}``, ``{after_result_file}`` and ``{after_output}`` for a run started by
+    ``upstream``'s end (``type: after``); blocking (it reads the output's head).
+
+    The output is cut at :data:`AFTER_OUTPUT_MAX` characters with a note saying so, and the
+    file's path is given whole, so a prompt can ask the agent to read the rest.
+    """
+    path = upstream.output_file
+    text = ""
+    if path is not None:
+        try:
+            with path.open("rb") as handle:
+                data = handle.read(AFTER_OUTPUT_MAX * 4 + 1)
+        except OSError:
+            data = b""
+        text = data.decode("utf-8", "replace")
+        if len(text) > AFTER_OUTPUT_MAX or len(data) > AFTER_OUTPUT_MAX * 4:
+            text = text[:AFTER_OUTPUT_MAX] + f"\n[... cut: the whole output is in {path}]"
+    return {
+        "after_status": upstream.status,
+        "after_result_file": str(path) if path is not None else "",
+        "after_output": text,
     }

@@ -15,15 +15,17 @@ and :class:`~bassi_tui.scheduler.following.Following` (a monitor's view of anoth
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Collection, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bassi_tui.executor.runners import close_runners, warm_runners
+from bassi_tui.scheduler.conditions import last_real_run
 from bassi_tui.scheduler.details import TaskDetails, task_details
 from bassi_tui.scheduler.downtime import Promises
 from bassi_tui.scheduler.events import (
@@ -38,8 +40,14 @@ from bassi_tui.scheduler.events import (
 from bassi_tui.scheduler.following import Following
 from bassi_tui.scheduler.jobs import Jobs
 from bassi_tui.scheduler.lock import InstanceLock
-from bassi_tui.scheduler.requests import RequestDesk, write_request
+from bassi_tui.scheduler.requests import (
+    CANCELLED_BY,
+    RequestDesk,
+    write_cancel_request,
+    write_request,
+)
 from bassi_tui.scheduler.run_manager import RunManager
+from bassi_tui.scheduler.story import StoryWriter
 from bassi_tui.scheduler.telling import tell_missed
 from bassi_tui.scheduler.triggers import (
     anchor_for,
@@ -50,6 +58,7 @@ from bassi_tui.scheduler.triggers import (
 from bassi_tui.scheduler.views import task_view
 from bassi_tui.scheduler.watching import Changes, FolderWatch, clock_watchdog
 from bassi_tui.store import edit
+from bassi_tui.store.dependencies import dependency_problems, upstream_counts, upstreams
 from bassi_tui.store.loading import (
     LoadAborted,
     Loaded,
@@ -57,12 +66,13 @@ from bassi_tui.store.loading import (
     load_folder,
     load_folders,
 )
-from bassi_tui.store.models import Task, Trigger
+from bassi_tui.store.models import Task, TaskProblem, Trigger
 from bassi_tui.store.preload import Preload
 from bassi_tui.store.records import RunRecord, TaskState
 from bassi_tui.store.results import list_results
 from bassi_tui.store.settings import BASSI_FILE, SettingsKeeper
 from bassi_tui.store.state import local_now
+from bassi_tui.store.templates import TEMPLATES_DIR, TemplateKeeper
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +113,20 @@ class Engine:
         self._promises = Promises(self)
         self._folders = FolderWatch(self, self._on_files_changed, force_polling=force_polling)
         self._desk = RequestDesk(self)
+        #: The scheduler's run lines, for monitors to show (``<tasks dir>/.bassi-story.log``).
+        self._story = StoryWriter(
+            tasks_dir, writes=lambda: self.role == "scheduler" and self._lock.held
+        )
+        self.subscribe(self._story.take)
         self._lock = lock if lock is not None else InstanceLock(tasks_dir)
+        #: What is wrong with each task's ``after:`` (needs every task), and who runs after whom.
+        self._dep_problems: dict[str, tuple[TaskProblem, ...]] = {}
+        self._dependents: dict[str, list[str]] = {}
+        self._deps_pending = False
         #: bassi.yaml as last read well: its defaults go under every task's config.yaml.
         self._settings = SettingsKeeper(tasks_dir)
+        #: .templates/ as last read, and which tasks extend which template.
+        self._templates = TemplateKeeper(tasks_dir)
         #: Folders being read ahead since launch (the command line starts it), used by start().
         self._preload = preload
         #: Set by stop(): a load still going in a thread gives up (quitting during a long start).
@@ -152,6 +173,7 @@ class Engine:
         self.tasks_dir.mkdir(parents=True, exist_ok=True)
         self.role = "scheduler" if self._lock.try_acquire() else "monitor"
         await self._read_settings()
+        await asyncio.to_thread(self._templates.refresh)
         names = list_task_folders(self.tasks_dir)
         try:
             loaded = await asyncio.to_thread(self._load_many, names, self.role == "scheduler")
@@ -178,6 +200,7 @@ class Engine:
         else:
             self._announce_monitor()
             self.spawn(self._takeover_loop(), "takeover")
+            self.spawn(self._following.follow(self), "follow")  # live output, run lines
         if self._watch:
             self._folders.arm(loaded)
 
@@ -250,6 +273,7 @@ class Engine:
         await asyncio.gather(*self._background, return_exceptions=True)
         await self._runs.close()  # nothing can have started meanwhile; checked all the same
         await close_runners()
+        self._story.flush()  # the runs' last lines, while this instance still schedules
         self._lock.release()
         self.started = False
 
@@ -293,35 +317,53 @@ class Engine:
     def _load_one(self, name: str, recover: bool = False) -> tuple[Task, TaskState, list[str]]:
         """Read a task folder (in a thread); as scheduler, also put a crashed run right."""
         folder, defaults = self.tasks_dir / name, self._settings.defaults
-        got = load_folder(folder, recover=recover, now=self.clock(), defaults=defaults)
+        templates = self._templates.current
+        got = load_folder(
+            folder, recover=recover, now=self.clock(), defaults=defaults, templates=templates
+        )
+        self._templates.note(name, got.templates)
         return got.task, got.state, got.notes
 
     def _load_many(self, names: list[str], recover: bool) -> list[Loaded]:
         """Read many folders (in a thread): read ahead since launch, or on every core now."""
         preload, self._preload = self._preload, None
-        defaults = self._settings.defaults
-        if preload is not None and (preload.recover, preload.defaults) == (recover, defaults):
-            return preload.take(names, self._abort)
-        if preload is not None:  # read for another role, or bassi.yaml changed meanwhile
-            preload.close()
-        return load_folders(
-            self.tasks_dir,
-            names,
-            recover=recover,
-            now=self.clock(),
-            abort=self._abort,
-            defaults=defaults,
-        )
+        defaults, templates = self._settings.defaults, self._templates.current
+        ahead = None if preload is None else (preload.recover, preload.defaults, preload.templates)
+        if preload is not None and ahead == (recover, defaults, templates):
+            loaded = preload.take(names, self._abort)
+        else:
+            if preload is not None:  # read for another role, or bassi.yaml changed meanwhile
+                preload.close()
+            loaded = load_folders(
+                self.tasks_dir,
+                names,
+                recover=recover,
+                now=self.clock(),
+                abort=self._abort,
+                defaults=defaults,
+                templates=templates,
+            )
+        for got in loaded:
+            self._templates.note(got.task.name, got.templates)
+        return loaded
 
     def _say_notes(self, name: str, notes: list[str]) -> None:
         for note in notes:
             self.say("warning", f"Task {name}: {note}", name)
 
     async def _on_files_changed(self, changes: Changes) -> None:
+        # Templates first: any task read again below is read with them as they are now.
+        templates: set[str] = set()
+        if "template" in changes:
+            templates = await asyncio.to_thread(self._templates.refresh)
         if "settings" in changes and await self._read_settings():
             await self._reload_every_task()  # the folders named below are among them
-        elif "task" in changes:
-            await self.reload(changes["task"])
+        else:
+            users = self._templates.users_of(templates)
+            if "task" in changes and (edited := changes["task"] - users):
+                await self.reload(edited)
+            if templates:
+                await self._reload_users(templates, users)
         if "state" in changes and self.role == "monitor":
             await self._following.refresh(self, changes["state"])
         if "request" in changes and self.role == "scheduler":
@@ -362,11 +404,27 @@ class Engine:
             self.emit(LogLine("error", summary, None, alert=True))
         elif got.recovered:
             self.say("info", f"{BASSI_FILE} is valid again")
+        self._runs.gate.set_limit(self._settings.settings.max_concurrent)
         return got.changed
 
     async def _reload_every_task(self) -> None:
         """bassi.yaml's defaults changed: read every folder again at once, apply what changed."""
+        await self._reload_many(None, f"{BASSI_FILE} changed")
+
+    async def _reload_users(self, templates: set[str], users: set[str]) -> None:
+        """Templates changed: read exactly the tasks extending them again (through a chain too)."""
+        changed = ", ".join(f"{TEMPLATES_DIR}/{name}" for name in sorted(templates))
+        if not users:
+            self.say("info", f"{changed} changed: no task extends it")
+            return
+        await self._reload_many(users, f"{changed} changed")
+
+    async def _reload_many(self, only: set[str] | None, why: str) -> None:
+        """Read many folders again in one go (``only`` those, or every one), apply what changed."""
         names = list_task_folders(self.tasks_dir)
+        known = set(self._tasks)
+        if only is not None:
+            names, known = [n for n in names if n in only], known & only
         try:
             loaded = await asyncio.to_thread(
                 load_folders,
@@ -375,11 +433,14 @@ class Engine:
                 now=self.clock(),
                 abort=self._abort,
                 defaults=self._settings.defaults,
+                templates=self._templates.current,
             )
         except LoadAborted:
             return
-        for gone in set(self._tasks) - set(names):
+        for gone in known - set(names):
             self._remove(gone)
+        for got in loaded:
+            self._templates.note(got.task.name, got.templates)
         quiet = len(loaded) > QUIET_START_OVER  # one line for all, not a line a task
         updated = 0
         for got in loaded:
@@ -388,7 +449,7 @@ class Engine:
             if old != got.task or self._states.get(name) != got.state:
                 updated += 1
                 self._apply(got.task, got.state, new=old is None, quiet=quiet)
-        self.say("info", f"{BASSI_FILE} changed: {updated} of {len(loaded)} task(s) updated")
+        self.say("info", f"{why}: {updated} of {len(loaded)} task(s) updated")
 
     async def _settle(self, name: str) -> None:
         await asyncio.sleep(SETTLE_RECHECK_S)
@@ -399,7 +460,9 @@ class Engine:
                 self._apply(task, state, new=name not in self._tasks)
 
     def _remove(self, name: str) -> None:
+        self._templates.forget(name)
         self._tasks.pop(name, None)
+        self._deps_changed()
         self._states.pop(name, None)
         self._unschedule(name)
         self.say("info", f"Removed task: {name}", name)
@@ -407,6 +470,59 @@ class Engine:
 
     def _unschedule(self, name: str) -> None:
         self._jobs.remove(name)
+
+    # -- dependencies (type: after) -----------------------------------------------------------
+
+    def _deps_changed(self) -> None:
+        """A task came, went or changed its ``after:``: look at every chain again, once, soon
+        (a start applies thousands of tasks; one look after them all is enough)."""
+        if not self._deps_pending:
+            self._deps_pending = True
+            asyncio.get_running_loop().call_soon(self._check_dependencies)
+
+    def _check_dependencies(self) -> None:
+        self._deps_pending = False
+        dependents: dict[str, list[str]] = {}
+        for name, task in self._tasks.items():
+            for upstream in upstreams(task):
+                dependents.setdefault(upstream, []).append(name)
+        self._dependents = dependents
+        found = dependency_problems(self._tasks) if dependents else {}
+        old, self._dep_problems = self._dep_problems, found
+        for name in sorted(set(old) | set(found)):
+            if old.get(name) == found.get(name) or name not in self._tasks:
+                continue
+            for problem in found.get(name, ()):
+                self.say("error", f"Task {name}: {problem.location()}: {problem.message}", name)
+            self.emit(TaskChanged(name, "broken" if name in found else "updated", self.view(name)))
+
+    def upstream_ended(self, name: str, record: RunRecord) -> None:
+        """A run of ``name`` is recorded: start the tasks that run after it (``type: after``).
+
+        Each counts the end its ``on:`` names (success, failure or always; a cancelled run
+        starts nothing). With several upstream tasks, every one must have run since the
+        dependent's last run. The dependent goes through overlap and ``when:`` like any fire.
+        """
+        for dependent in self._dependents.get(name, ()):
+            task = self.task(dependent)
+            if task is None or not task.ok or task.schedule is None or not task.schedule.enabled:
+                continue
+            if not upstream_counts(task.schedule.after_on, record.status):
+                continue
+            since = last_real_run(self.state(dependent))
+            waiting_for = [
+                other
+                for other in task.schedule.after
+                if other != name
+                and ((ran := last_real_run(self.state(other))) is None or (since and ran <= since))
+            ]
+            if waiting_for:
+                self.say(
+                    "info", f"Task {dependent}: {name} ended; waits for {', '.join(waiting_for)}"
+                )
+                continue
+            self.say("info", f"Task {dependent}: {name} {record.status}, so it runs now", dependent)
+            self._runs.start_run(dependent, "after", upstream=record)
 
     def _apply(
         self,
@@ -427,6 +543,8 @@ class Engine:
         old = self._tasks.get(name)
         self._tasks[name] = task
         self._states[name] = state
+        if old is None or upstreams(task) or upstreams(old) or name in self._dependents:
+            self._deps_changed()
         schedule = task.schedule
         if not task.ok or schedule is None:
             self._unschedule(name)
@@ -488,14 +606,17 @@ class Engine:
 
     def view(self, name: str) -> TaskView | None:
         """A snapshot of one task for a UI, or None when there is no such task."""
-        task = self._tasks.get(name)
+        task = self.task(name)
         if task is None:
             return None
+        waiting = self._runs.waiting_since(name)
+        running = self._runs.running_since(name) or self._following.running_since(name)
         return task_view(
             task,
             self.state(name),
             next_run=self.next_run(name),
-            running_since=self._runs.running_since(name) or self._following.running_since(name),
+            running_since=None if waiting is not None else running,
+            waiting_since=waiting,
             now=self.clock(),
         )
 
@@ -504,8 +625,13 @@ class Engine:
         return [v for name in sorted(self._tasks) if (v := self.view(name)) is not None]
 
     def task(self, name: str) -> Task | None:
-        """The task as last read from disk."""
-        return self._tasks.get(name)
+        """The task as last read from disk, with what is wrong with its ``after:`` (an unknown
+        task, a cycle) among its problems."""
+        task = self._tasks.get(name)
+        extra = self._dep_problems.get(name)
+        if task is None or not extra:
+            return task
+        return dataclasses.replace(task, problems=task.problems + extra)
 
     def results(self, name: str) -> list[RunRecord]:
         """A task's runs, newest first (blocking I/O: call from a worker for big histories)."""
@@ -515,6 +641,40 @@ class Engine:
     def is_running(self, name: str) -> bool:
         """True while a run of ``name`` is in flight."""
         return self._runs.is_running(name)
+
+    def open_runs(self) -> int:
+        """This instance's runs in flight (a monitor has none: the scheduler runs them)."""
+        return self._runs.open_runs()
+
+    def run_ids(self, name: str) -> tuple[str, ...]:
+        """The ids of the runs of ``name`` in flight, here or (monitors) in the scheduler."""
+        if self.role == "monitor":
+            record = self._following.running(name)
+            return (record.run_id,) if record is not None else ()
+        return self._runs.run_ids(name)
+
+    def cancel_run(
+        self, name: str, run_ids: Collection[str] | None = None, *, by: str | None = None
+    ) -> bool:
+        """Cancel the runs of ``name`` in flight (``x``), or only ``run_ids`` (the runs a person
+        saw: one that ended meanwhile is not confused with the next); False when none is.
+
+        Each is recorded ``cancelled`` (``by`` is its error: "cancelled by a person"), not
+        interrupted, and not notified. A monitor asks the scheduling instance through a cancel
+        request (:mod:`.requests`): True means asked, and the run's end follows as usual.
+        """
+        if self.role == "monitor":
+            record = self._following.running(name)
+            if record is None or (run_ids is not None and record.run_id not in run_ids):
+                return False
+            try:
+                write_cancel_request(self.tasks_dir, name, record.run_id)
+            except OSError as exc:
+                self.say("error", f"Cannot ask to cancel the run of {name}: {exc}", name)
+                return False
+            self.say("info", f"Asked the scheduling instance to cancel the run of {name}", name)
+            return True
+        return self._runs.cancel(name, by or CANCELLED_BY, run_ids) > 0
 
     # -- runs ---------------------------------------------------------------------------------
 

@@ -36,6 +36,8 @@ class TaskView:
     success_count: int = 0
     failure_count: int = 0
     running_since: datetime | None = None  # set while a run is in flight
+    #: Set while a fire waits for a place under bassi.yaml ``max_concurrent``.
+    waiting_since: datetime | None = None
     executor: str = "anthropic"
     #: Why the last run did not succeed (None after a success or before any run).
     last_error: str | None = None
@@ -74,8 +76,8 @@ class RunStarted:
     task: str
     record: RunRecord
     view: TaskView | None = None
-    #: RunOutput events follow (a run of this process); False for a run a monitor saw in the
-    #: files of the scheduling instance, whose text is only in its result file.
+    #: RunOutput events follow: from the run itself, or (a monitor) read from the result file
+    #: as the scheduling instance writes it. False when the run has no output file.
     streams: bool = True
 
     @property

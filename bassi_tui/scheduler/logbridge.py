@@ -14,6 +14,7 @@ import os
 from logging.handlers import RotatingFileHandler
 
 from bassi_tui.scheduler.events import EngineEvent, LogLine
+from bassi_tui.scheduler.story import SchedulerLine
 from bassi_tui.store.inert import inert, inert_output
 
 __all__ = [
@@ -44,8 +45,12 @@ LOG_BACKUPS = 3
 
 
 def log_events(event: EngineEvent) -> None:
-    """An engine subscriber that writes the story of the engine to the ``bassi_tui.story`` log."""
-    if isinstance(event, LogLine):
+    """An engine subscriber that writes the story of the engine to the ``bassi_tui.story`` log.
+
+    A monitor's copy of the scheduler's lines (:class:`~.story.SchedulerLine`) is left out: the
+    scheduler logs them itself.
+    """
+    if isinstance(event, LogLine) and not isinstance(event, SchedulerLine):
         logging.getLogger(STORY_LOGGER).log(_LEVELS[event.level], "%s", event.message)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Collection, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -28,8 +28,10 @@ from bassi_tui.scheduler.events import (
     RunFinished,
     RunNotified,
     RunStarted,
+    TaskChanged,
     TaskView,
 )
+from bassi_tui.scheduler.limits import RunGate
 from bassi_tui.scheduler.lock import task_run_holder
 from bassi_tui.scheduler.runs import Outcome, RunContext, execute_run
 from bassi_tui.scheduler.telling import previous_status, tell
@@ -57,6 +59,7 @@ class RunHost(Protocol):
     def clock(self) -> datetime: ...
     def keep_state(self, name: str, state: TaskState) -> None: ...
     def state(self, name: str) -> TaskState: ...
+    def upstream_ended(self, name: str, record: RunRecord) -> None: ...
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]: ...
 
 
@@ -79,7 +82,12 @@ class RunManager:
         self._queued: dict[str, RunContext] = {}
         self._last_prune: dict[str, float] = {}
         self._skips: dict[str, _Skips] = {}
+        #: The context of each run in flight (a person's cancel marks it first).
+        self._contexts: dict[asyncio.Task[None], RunContext] = {}
         self._closed = False
+        #: bassi.yaml ``max_concurrent`` across every task (no limit until the engine sets one).
+        self.gate = RunGate()
+        self._waiting_since: dict[str, datetime] = {}
 
     @property
     def closed(self) -> bool:
@@ -98,6 +106,26 @@ class RunManager:
         """Runs in flight now."""
         return sum(len(group) for group in self._running.values())
 
+    def run_ids(self, name: str) -> tuple[str, ...]:
+        """The ids of the runs of ``name`` in flight that have begun (have a record)."""
+        ctxs = (self._contexts.get(run) for run in self._running.get(name, ()))
+        return tuple(ctx.run_id for ctx in ctxs if ctx is not None and ctx.run_id is not None)
+
+    def cancel(self, name: str, reason: str, run_ids: Collection[str] | None = None) -> int:
+        """Cancel a person's way (``x``) the runs of ``name`` in flight, or those of
+        ``run_ids``: each is recorded ``cancelled`` with ``reason`` as its error, and not
+        notified. How many were cancelled (a run still opening its files is not one)."""
+        count = 0
+        for run in self._running.get(name, ()):
+            ctx = self._contexts.get(run)
+            if ctx is None or ctx.run_id is None or ctx.cancelled_by is not None:
+                continue
+            if run_ids is None or ctx.run_id in run_ids:
+                ctx.cancelled_by = reason
+                run.cancel()
+                count += 1
+        return count
+
     def start_run(
         self,
         name: str,
@@ -105,6 +133,7 @@ class RunManager:
         *,
         scheduled_for: datetime | None = None,
         request_id: str | None = None,
+        upstream: RunRecord | None = None,
     ) -> bool:
         """Start a run subject to the task's overlap policy; True when it started or queued.
 
@@ -123,6 +152,7 @@ class RunManager:
             once=task.schedule.type == "once",
             request_id=request_id,
             schedule_key=schedule_key(task.schedule),
+            upstream=upstream,
         )
         if (pid := task_run_holder(task.path.parent, name)) is not None:
             # `bassi-tui run` runs it in another process: an overlap whatever the policy says
@@ -150,6 +180,7 @@ class RunManager:
         self._running_since.setdefault(name, self._host.clock())
         run = asyncio.get_running_loop().create_task(self._run(task, ctx), name=f"run:{name}")
         self._running.setdefault(name, set()).add(run)
+        self._contexts[run] = ctx
         run.add_done_callback(lambda done: self._forget(name, done))
 
     async def _start_if(self, task: Task, ctx: RunContext) -> None:
@@ -169,6 +200,7 @@ class RunManager:
         if group is None:
             return
         group.discard(run)
+        self._contexts.pop(run, None)
         if not group:
             del self._running[name]
             self._running_since.pop(name, None)
@@ -246,8 +278,10 @@ class RunManager:
         host.say("info", f"Running task: {name} ({ctx.trigger})", name)
 
         def on_started(record: RunRecord) -> None:
+            ctx.run_id = record.run_id
             host.emit(RunStarted(name, record, host.view(name)))
 
+        await self._take_place(task, ctx)
         try:
             outcome = await execute_run(
                 task, ctx, host.emit, clock=host.clock, on_started=on_started
@@ -258,6 +292,8 @@ class RunManager:
             log.exception("internal error in a run of %s", name)
             host.say("error", f"Task {name}: internal error in its run: {exc}", name)
             return
+        finally:
+            self.gate.leave()
         current = asyncio.current_task()
         if current is not None:
             self._forget(name, current)  # the view below shows the task no longer running
@@ -265,6 +301,8 @@ class RunManager:
         record = outcome.record
         if record.status == "success":
             host.say("info", f"Task {name} finished in {record.duration or 0.0:.1f} s", name)
+        elif record.status == "cancelled":
+            host.say("warning", f"Task {name} {record.error}", name)  # "cancelled by ..."
         else:
             host.say("error", f"Task {name} {record.status}: {record.error}", name)
         if outcome.problem is not None:
@@ -274,6 +312,8 @@ class RunManager:
         if not self.is_running(name):
             self._end_skip_streak(name)
         host.emit(RunFinished(name, record, host.view(name), outcome.problem))
+        if not (outcome.cancelled or self._closed):
+            host.upstream_ended(name, record)  # the tasks that run after this one
         if outcome.cancelled or self._closed:
             if decide(task.config.notify, record.status, previous_status(outcome.state), None):
                 host.say("warning", f"Task {name}: not notified (bassi-tui is stopping)", name)
@@ -294,6 +334,28 @@ class RunManager:
         if told.state is not None:
             host.keep_state(task.name, told.state)
         host.emit(RunNotified(task.name, told.record, host.view(task.name), told.reason))
+
+    async def _take_place(self, task: Task, ctx: RunContext) -> None:
+        """Wait for a place under bassi.yaml ``max_concurrent`` (see :mod:`.limits`); the card
+        says "waiting" meanwhile and the run's record how long. A cancellation while waiting
+        ends the fire unrun, as a fire refused by a stopping engine is."""
+        gate, host, name = self.gate, self._host, task.name
+        if gate.has_room():
+            await gate.enter(task.config.priority, ctx.scheduled_for or host.clock())
+            return
+        began = time.monotonic()
+        self._waiting_since[name] = host.clock()
+        host.emit(TaskChanged(name, "updated", host.view(name)))
+        host.say("info", f"Task {name} waits: {gate.limit} runs at once (max_concurrent)", name)
+        try:
+            await gate.enter(task.config.priority, ctx.scheduled_for or host.clock())
+        finally:
+            self._waiting_since.pop(name, None)
+        ctx.waited = round(time.monotonic() - began, 3)
+
+    def waiting_since(self, name: str) -> datetime | None:
+        """Since when a run of ``name`` waits for a place under ``max_concurrent``, or None."""
+        return self._waiting_since.get(name)
 
     def _after_run(self, task: Task) -> None:
         queued = self._queued.pop(task.name, None)

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from bassi_tui.executor.base import AttemptResult, ExecutorError, RunRequest
 from bassi_tui.executor.retry import run_with_retries
 from bassi_tui.executor.runners import get_runner
-from bassi_tui.executor.template import expand_prompt, template_variables
+from bassi_tui.executor.template import after_variables, expand_prompt, template_variables
 from bassi_tui.scheduler.events import EngineEvent, RunOutput, RunRetrying
 from bassi_tui.scheduler.judging import Verdict, judge
 from bassi_tui.scheduler.triggers import resolve_zone
@@ -66,6 +66,15 @@ class RunContext:
     #: Leave last_run.json's ``next_run`` as it is (``bassi-tui run`` with no scheduler: the
     #: promise a stopped scheduler made is what the next start counts missed fires from).
     keep_next_run: bool = False
+    #: Seconds the run waited for a place under ``max_concurrent`` before it began.
+    waited: float | None = None
+    #: The upstream run that started this one (``type: after``): its result reaches the prompt.
+    upstream: RunRecord | None = None
+    #: The run's id, once it has begun (the run manager cancels a run by it).
+    run_id: str | None = None
+    #: Set by the run manager before it cancels the run for a person (``x``): the run is then
+    #: recorded ``cancelled`` with this as its error, not ``interrupted``, and not passed on.
+    cancelled_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +224,8 @@ async def execute_run(
 
     ``on_started`` gets the ``running`` record once the run's files exist (or the failed
     record, when they cannot be made). A cancellation is not raised: the run is recorded as
-    interrupted and ``Outcome.cancelled`` tells the caller to pass the cancellation on.
+    interrupted and ``Outcome.cancelled`` tells the caller to pass the cancellation on; a
+    person's (``ctx.cancelled_by`` set) is recorded ``cancelled`` and ends here.
     """
     if task.prompt is None:
         raise ValueError(f"task {task.name} has no prompt")
@@ -233,6 +243,7 @@ async def execute_run(
         executor=config.executor,
         model=config.model if config.executor in ("anthropic", "agent") else None,
         run_request=ctx.request_id,
+        waited=ctx.waited,
         # pid and host let a later start tell a crashed run from a live one.
         pid=os.getpid(),
         host=HOST,
@@ -240,6 +251,18 @@ async def execute_run(
     writer: ResultWriter | None = None
     cancelled = False
     before = TaskState(task.name)
+    taken_back = False
+
+    def by_person() -> bool:
+        """The cancellation just caught is a person's (once): it ends here, not passed on."""
+        nonlocal taken_back
+        if ctx.cancelled_by is None or taken_back:
+            return False
+        taken_back = True
+        if (current := asyncio.current_task()) is not None:
+            current.uncancel()
+        return True
+
     try:
         begun, stopping = await _complete(_begin, task, ctx, record)
         cancelled = cancelled or stopping
@@ -274,6 +297,8 @@ async def execute_run(
     variables = template_variables(
         task.name, started, before.last_run, before.last_success, zone=zone
     )
+    if ctx.upstream is not None:
+        variables |= await asyncio.to_thread(after_variables, ctx.upstream)
     request = RunRequest(
         task.name,
         expand_prompt(task.prompt, variables),
@@ -318,7 +343,9 @@ async def execute_run(
     except OutputError as exc:
         status, error = "failed", str(exc)
     except asyncio.CancelledError:
-        status, error, cancelled = "interrupted", STOPPED, True
+        person = by_person()
+        status, error = ("cancelled", ctx.cancelled_by) if person else ("interrupted", STOPPED)
+        cancelled = not person
     except Exception as exc:  # a bug or an OS error must become a record, not a crash
         log.exception("internal error running %s", task.name)
         status, error = "failed", f"internal error: {type(exc).__name__}: {exc}"
@@ -329,7 +356,9 @@ async def execute_run(
         try:
             verdict = await judge(task, writer.output_file, before, dict(config.environment))
         except asyncio.CancelledError:
-            status, error, cancelled = "interrupted", STOPPED, True
+            person = by_person()
+            status, error = ("cancelled", ctx.cancelled_by) if person else ("interrupted", STOPPED)
+            cancelled = not person
         except Exception as exc:  # a bug must not cost the run its record
             log.exception("internal error judging a run of %s", task.name)
             status, error = "failed", f"internal error checking the output: {exc}"
@@ -365,5 +394,6 @@ async def execute_run(
     if verdict is not None and status == "success":
         finished = finished.replace(changed=verdict.changed, change=verdict.change)
     outcome, stopped = await _complete(_finish, task, ctx, writer, finished, before)
+    stopped = stopped and not by_person()
     diff_head = verdict.diff_head if verdict is not None else None
     return dataclasses.replace(outcome, cancelled=cancelled or stopped, diff_head=diff_head)

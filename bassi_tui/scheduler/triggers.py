@@ -13,6 +13,10 @@ hour late on the spring day; :class:`WallClockTrigger` follows these rules inste
 Interval schedules are in elapsed time (DST does not touch them); once schedules fire at most
 once and never for a moment already past.
 
+Calendar schedules may exclude days (``days:``, ``skip_holidays:``): their slot generator is
+wrapped by :class:`~bassi_tui.scheduler.calendars.DayFilteredSlots`, which drops the slots of an
+excluded wall-clock date before the DST rule maps any slot to an instant.
+
 The trigger classes and how they answer APScheduler (``previous_fire_time``/``now``, jitter) live
 in :mod:`bassi_tui.scheduler.slot_triggers`; wall-clock calendar arithmetic in
 :mod:`bassi_tui.scheduler.slots` and :mod:`bassi_tui.scheduler.crontab`.
@@ -28,6 +32,7 @@ from zoneinfo import ZoneInfo
 import tzlocal
 from apscheduler.triggers.base import BaseTrigger
 
+from bassi_tui.scheduler.calendars import filtered
 from bassi_tui.scheduler.describe import describe_schedule
 from bassi_tui.scheduler.slot_triggers import (
     ElapsedIntervalTrigger,
@@ -75,6 +80,10 @@ def _need_at(schedule: Schedule) -> time:
 
 
 def _slots_for(schedule: Schedule) -> SlotGenerator:
+    return filtered(_calendar_slots(schedule), schedule)
+
+
+def _calendar_slots(schedule: Schedule) -> SlotGenerator:
     if schedule.type == "daily":
         return DailySlots(_need_at(schedule))
     if schedule.type == "weekly":
@@ -90,7 +99,24 @@ def _slots_for(schedule: Schedule) -> SlotGenerator:
     return parse_cron(schedule.cron)
 
 
-def _build(schedule: Schedule, anchor: datetime | None, jitter: float) -> SlotTrigger:
+class AfterTrigger(BaseTrigger):  # type: ignore[misc]
+    """The trigger of a ``type: after`` task: it never fires by the clock. Its runs start when
+    an upstream task's run ends (the engine's dependency hand-off), so it has no job and no
+    next fire time; ``next`` and the cards say "after NAME" instead."""
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        return None
+
+
+def _build(schedule: Schedule, anchor: datetime | None, jitter: float) -> BaseTrigger:
+    if schedule.type == "after":
+        return AfterTrigger()
+    return _build_slots(schedule, anchor, jitter)
+
+
+def _build_slots(schedule: Schedule, anchor: datetime | None, jitter: float) -> SlotTrigger:
     zone = resolve_zone(schedule)
     if schedule.type == "interval":
         if schedule.interval_seconds is None or schedule.interval_seconds <= 0:
@@ -147,8 +173,19 @@ def schedule_key(schedule: Schedule) -> str:
     since (an interval of an hour made two seconds, weekly made an interval) anchors anew
     instead of waiting for a fire the old schedule promised.
     """
-    key = repr(dataclasses.replace(schedule, enabled=True))
+    plain = dataclasses.replace(schedule, enabled=True)
+    # The dataclass repr, less fields added since keys were first written while they hold their
+    # default: a schedule that does not use them keeps its key (and its interval grid).
+    shown = ", ".join(
+        f"{f.name}={getattr(plain, f.name)!r}"
+        for f in dataclasses.fields(plain)
+        if f.name not in _LATER_FIELDS or getattr(plain, f.name) != f.default
+    )
+    key = f"{type(plain).__qualname__}({shown})"
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+_LATER_FIELDS = frozenset({"skip_holidays", "after", "after_on"})
 
 
 def anchor_for(schedule: Schedule, state: TaskState, now: datetime) -> datetime | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from datetime import datetime
 
 from bassi_tui.scheduler.events import TaskView
@@ -9,7 +11,25 @@ from bassi_tui.scheduler.triggers import describe_schedule, once_note
 from bassi_tui.store.models import Task
 from bassi_tui.store.records import NOT_RUNS, TaskState
 
-__all__ = ["task_view"]
+__all__ = ["KEY_MISSING_NOTE", "KEY_MISSING_WARNING", "key_missing", "task_view"]
+
+#: The executors that call the Anthropic API, with the key from ``ANTHROPIC_API_KEY`` only.
+API_EXECUTORS = frozenset({"anthropic", "agent"})
+#: A card's note for such a task when this process has no key. A process's environment cannot
+#: be changed from outside: a key exported later only reaches a bassi-tui started after it.
+KEY_MISSING_NOTE = "no ANTHROPIC_API_KEY: set it, then restart"
+#: What ``bassi-tui check`` says of such a task.
+KEY_MISSING_WARNING = (
+    "ANTHROPIC_API_KEY is not set, so its runs will fail: export it, and restart a bassi-tui "
+    "that is already running (it cannot see a key set after it started)"
+)
+
+
+def key_missing(task: Task, environ: Mapping[str, str] | None = None) -> bool:
+    """True when ``task`` calls the API (executor anthropic or agent) and ``environ`` (this
+    process's environment) has no ``ANTHROPIC_API_KEY``, as its runner would find."""
+    env = os.environ if environ is None else environ
+    return task.config.executor in API_EXECUTORS and not env.get("ANTHROPIC_API_KEY", "").strip()
 
 
 def task_view(
@@ -18,11 +38,15 @@ def task_view(
     *,
     next_run: datetime | None,
     running_since: datetime | None,
+    waiting_since: datetime | None = None,
     now: datetime,
 ) -> TaskView:
     """What a card shows of ``task`` with ``state``, at ``now``."""
     schedule = task.schedule
     last = next((h for h in state.history if h.status not in NOT_RUNS), None)
+    notes = [once_note(schedule, state, now) if schedule is not None else None]
+    if task.ok and key_missing(task):
+        notes.append(KEY_MISSING_NOTE)
     return TaskView(
         name=task.name,
         path=task.path,
@@ -37,8 +61,9 @@ def task_view(
         success_count=state.success_count,
         failure_count=state.failure_count,
         running_since=running_since,
+        waiting_since=waiting_since,
         executor=task.config.executor,
         last_error=last.error if last is not None and last.status != "success" else None,
-        note=once_note(schedule, state, now) if schedule is not None else None,
+        note="; ".join(note for note in notes if note) or None,
         notify_error=state.notify_error,
     )

@@ -2,9 +2,9 @@
 
 The watcher is armed after start() has loaded and scheduled every task (on 10,000 folders that
 takes a while, and the first frame should not wait for it); then every folder's files are
-compared with what was loaded and bassi.yaml is read again, so an edit made during the start
-is applied too. The clock watchdog wakes the scheduler when the wall clock jumps (a resume from
-suspend, a clock set).
+compared with what was loaded and bassi.yaml and .templates/ are read again, so an edit made
+during the start is applied too. The clock watchdog wakes the scheduler when the wall clock
+jumps (a resume from suspend, a clock set).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class FolderWatch:
 
     def _wants(self, kind: ChangeKind) -> bool:
         # The scheduler never hears its own writes; monitors follow them to show live state.
-        if kind in ("task", "settings"):
+        if kind in ("task", "settings", "template"):
             return True
         return (kind == "request") == (self._host.role == "scheduler")
 
@@ -85,8 +85,9 @@ class FolderWatch:
         names = set(list_task_folders(host.tasks_dir))
         known = {got.task.name for got in loaded}
         changed = set(stale) | (names - known) | (known - names)
-        # bassi.yaml is always looked at again: the engine re-reads every task only if it changed.
-        changes: Changes = {"settings": {BASSI_FILE}}
+        # bassi.yaml and .templates/ are always looked at again: the engine re-reads the tasks
+        # they shape only if they changed.
+        changes: Changes = {"settings": {BASSI_FILE}, "template": {""}}
         if changed:
             changes["task"] = changes["state"] = changed
         await self._on_changes(changes)

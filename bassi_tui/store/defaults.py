@@ -48,6 +48,10 @@ class DefaultsLine(int):
     def __repr__(self) -> str:
         return f"DefaultsLine({int(self)})"
 
+    def __str__(self) -> str:
+        # int's own __str__ would fall back to the repr above in messages ("line DefaultsLine(2)").
+        return int.__repr__(self)
+
 
 @dataclass(frozen=True, slots=True)
 class Defaults:

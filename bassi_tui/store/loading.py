@@ -36,9 +36,10 @@ from bassi_tui.store.models import (
     Task,
     fields_reduce,
 )
-from bassi_tui.store.parse import load_task
+from bassi_tui.store.parse import read_task
 from bassi_tui.store.recovery import recover_task
 from bassi_tui.store.state import TaskState, local_now, read_state
+from bassi_tui.store.templates import Templates
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,8 @@ class Loaded:
     notes: list[str] = field(default_factory=list)
     #: The folder's files as they were when read (see :func:`folder_signature`).
     signature: tuple[object, ...] = ()
+    #: The templates the task extends, nearest first (see :mod:`~bassi_tui.store.templates`).
+    templates: tuple[str, ...] = ()
 
     __reduce__ = fields_reduce
 
@@ -119,10 +122,12 @@ def load_folder(
     recover: bool = False,
     now: datetime | None = None,
     defaults: Defaults | None = None,
+    templates: Templates | None = None,
 ) -> Loaded:
     """Read one task folder; with ``recover`` (the scheduler), also put a crashed run right.
 
-    ``defaults``: bassi.yaml's, applied under the task's config.yaml.
+    ``defaults``: bassi.yaml's, applied under the task's config.yaml; ``templates``: those
+    its ``extends:`` may name.
     """
     notes: list[str] = []
     if recover:
@@ -143,7 +148,8 @@ def load_folder(
         resign = resign or bool(done.interrupted)
     if resign:
         signature = folder_signature(path, records=not recover)
-    return Loaded(load_task(path, defaults), state, notes, signature)
+    task, chain = read_task(path, defaults, templates)
+    return Loaded(task, state, notes, signature, chain)
 
 
 def stale_folders(tasks_dir: Path, loaded: Sequence[Loaded], *, records: bool) -> list[str]:
@@ -162,18 +168,23 @@ def load_chunk(
     now: datetime,
     abort: threading.Event | None = None,
     defaults: Defaults | None = None,
+    templates: Templates | None = None,
 ) -> list[Loaded]:
     """Load ``names`` in order (in a worker process, or here); ``abort`` set: LoadAborted.
 
-    ``defaults`` are parsed once by the caller and sent along (they pickle), not read again by
-    every worker: all folders of one load see the same bassi.yaml.
+    ``defaults`` and ``templates`` are read once by the caller and sent along (they pickle),
+    not read again by every worker: all folders of one load see the same bassi.yaml and
+    .templates/.
     """
     root = Path(tasks_dir)
     out = []
     for name in names:
         if (abort is not None and abort.is_set()) or _orphaned():
             raise LoadAborted
-        out.append(load_folder(root / name, recover=recover, now=now, defaults=defaults))
+        got = load_folder(
+            root / name, recover=recover, now=now, defaults=defaults, templates=templates
+        )
+        out.append(got)
     return out
 
 
@@ -233,26 +244,28 @@ def load_folders(
     parallel: bool | None = None,
     abort: threading.Event | None = None,
     defaults: Defaults | None = None,
+    templates: Templates | None = None,
 ) -> list[Loaded]:
     """Load every named folder, in order; on all cores when there are many.
 
     ``parallel`` forces the choice (tests); ``None`` decides by count and cores. A pool that
     cannot start or breaks mid-way costs its time and nothing else: the folders are then loaded
     here, so a start never fails for want of processes. ``abort`` set: raises LoadAborted soon.
-    ``defaults``: bassi.yaml's, applied under every task's config.yaml.
+    ``defaults``: bassi.yaml's, applied under every task's config.yaml; ``templates``: those
+    ``extends:`` may name.
     """
     when = now if now is not None else local_now()
     workers = min(cores(), MAX_WORKERS)
     if parallel is None:
         parallel = len(names) > POOL_OVER and workers > 1
     if not parallel or not names:
-        return load_chunk(str(tasks_dir), names, recover, when, abort, defaults)
+        return load_chunk(str(tasks_dir), names, recover, when, abort, defaults, templates)
     chunks = chunked(names, workers)
     try:
         pool = make_pool(min(workers, len(chunks)))
         try:
             futures = [
-                pool.submit(load_chunk, str(tasks_dir), c, recover, when, None, defaults)
+                pool.submit(load_chunk, str(tasks_dir), c, recover, when, None, defaults, templates)
                 for c in chunks
             ]
             return [loaded for future in futures for loaded in result_or_abort(future, abort)]
@@ -262,4 +275,4 @@ def load_folders(
         raise
     except Exception as exc:  # BrokenProcessPool, no /dev/shm, a sandbox without fork...
         log.warning("parallel load failed (%s); loading %d folders in one thread", exc, len(names))
-        return load_chunk(str(tasks_dir), names, recover, when, abort, defaults)
+        return load_chunk(str(tasks_dir), names, recover, when, abort, defaults, templates)

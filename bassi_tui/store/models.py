@@ -24,13 +24,14 @@ WEEKDAYS: tuple[Weekday, ...] = (
     "sunday",
 )
 
-ScheduleType = Literal["daily", "weekly", "monthly", "interval", "cron", "once"]
+ScheduleType = Literal["daily", "weekly", "monthly", "interval", "cron", "once", "after"]
 # "agent" last: messages list the choices in this order, and the older three keep their wording.
 ExecutorName = Literal["anthropic", "command", "echo", "agent"]
 OutputFormat = Literal["text", "json", "markdown"]
 MissedPolicy = Literal["skip", "catchup", "notify"]
 OverlapPolicy = Literal["skip", "queue", "allow"]
-Trigger = Literal["scheduled", "manual", "catchup"]
+Trigger = Literal["scheduled", "manual", "catchup", "after"]
+AfterOn = Literal["success", "failure", "always"]
 RunStatus = Literal[
     "running", "success", "failed", "timeout", "interrupted", "skipped", "missed", "check_failed"
 ]
@@ -102,6 +103,11 @@ class Schedule:
 
     ``timezone`` is an IANA name; ``None`` means the system's zone at load time.
     ``jitter`` delays each fire by a random 0..jitter seconds.
+
+    Calendar types (daily, weekly, monthly, cron) may exclude days: for daily, monthly and cron
+    a non-empty ``days`` lists the only weekdays a fire may fall on (schedule.yaml ``days:``);
+    ``skip_holidays`` holds holiday calendar codes (``DE-BY``) whose holidays never get a fire.
+    A fire on an excluded day does not happen (see :mod:`bassi_tui.scheduler.calendars`).
     """
 
     __reduce__ = fields_reduce
@@ -116,6 +122,10 @@ class Schedule:
     interval_seconds: float | None = None
     cron: str | None = None
     run_at: datetime | None = None
+    skip_holidays: tuple[str, ...] = ()
+    #: type after: the tasks whose runs start this one, and which of their ends count.
+    after: tuple[str, ...] = ()
+    after_on: AfterOn = "success"
 
 
 ChannelKind = Literal["log", "apprise", "command"]
@@ -303,6 +313,8 @@ class TaskConfig:
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     expect: ExpectConfig = field(default_factory=ExpectConfig)
     when: WhenConfig = field(default_factory=WhenConfig)
+    #: Under bassi.yaml ``max_concurrent``, runs with a higher priority start first.
+    priority: int = 0
     output: OutputConfig = field(default_factory=OutputConfig)
     environment: dict[str, str] = field(default_factory=dict)
     missed_task_policy: MissedPolicy = "skip"

@@ -31,9 +31,12 @@ from bassi_tui.store.models import (
     TaskConfig,
     TaskProblem,
 )
-from bassi_tui.store.parse_config import parse_config
+from bassi_tui.store.parse_common import Report, load_mapping
+from bassi_tui.store.parse_config import parse_config, read_config
 from bassi_tui.store.parse_schedule import parse_schedule
-from bassi_tui.store.yamlio import YAML_MAX_BYTES
+from bassi_tui.store.templates import NO_TEMPLATES, Templates, extended
+from bassi_tui.store.templates import relocated as relocated_templates
+from bassi_tui.store.yamlio import YAML_MAX_BYTES, YMap
 
 __all__ = [
     "PROMPT_MAX_BYTES",
@@ -41,6 +44,7 @@ __all__ = [
     "load_task",
     "parse_config",
     "parse_schedule",
+    "read_task",
     "read_task_file",
 ]
 
@@ -57,23 +61,33 @@ class FileRefused(Exception):
     """A task file that was not read; the message says why and what was expected."""
 
 
-def load_task(folder: Path, defaults: Defaults | None = None) -> Task:
+def load_task(
+    folder: Path, defaults: Defaults | None = None, templates: Templates | None = None
+) -> Task:
     """Read and validate the task folder ``folder``; the task is named after the folder.
 
     Never raises for bad content: problems (missing or unsafe files, YAML errors, bad values)
     are all collected in ``Task.problems``, with ``schedule``/``prompt``/``config`` set where
     they could be read. ``schedule`` is None whenever schedule.yaml has any problem.
-    ``defaults`` (bassi.yaml's) apply under config.yaml, and to a task without one too.
+    ``defaults`` (bassi.yaml's) apply under config.yaml, and to a task without one too;
+    ``templates`` are those ``extends:`` may name (see :mod:`~bassi_tui.store.templates`).
     """
+    return read_task(folder, defaults, templates)[0]
+
+
+def read_task(
+    folder: Path, defaults: Defaults | None = None, templates: Templates | None = None
+) -> tuple[Task, tuple[str, ...]]:
+    """:func:`load_task`, and the templates the task extends (its chain; empty: none)."""
     name = folder.name
     problems: list[TaskProblem] = []
 
-    def read(file: str, max_bytes: int, *, required: bool) -> str | None:
+    def read(file: str, max_bytes: int, *, missing: str | None) -> str | None:
         try:
             data = read_task_file(folder, file, max_bytes)
         except FileNotFoundError:
-            if required:
-                problems.append(TaskProblem(name, file, None, _MISSING[file]))
+            if missing is not None:
+                problems.append(TaskProblem(name, file, None, missing))
             return None
         except FileRefused as exc:
             problems.append(TaskProblem(name, file, None, str(exc)))
@@ -87,28 +101,64 @@ def load_task(folder: Path, defaults: Defaults | None = None) -> Task:
             problems.append(TaskProblem(name, file, line, message))
             return None
 
+    # config.yaml first: its `extends:` says where the other files may come from. Its problems
+    # are listed last all the same, as they always were.
+    config_text = read(CONFIG_FILE, YAML_MAX_BYTES, missing=None)
+    config_problems, problems = problems, []
+    report = Report(name, CONFIG_FILE)
+    mapping = None
+    if config_text is not None:
+        mapping = load_mapping(config_text, report, empty_message=None)
+    elif defaults is not None:
+        mapping = YMap((), 1)  # no config.yaml: the defaults are the whole config
+    known = templates if templates is not None else NO_TEMPLATES
+    base = extended(mapping, known, report)
+    template = base.template if base is not None else None
+
+    def needed(file: str, found: object) -> str | None:
+        """What to say when the task has no ``file``: nothing when its template gives one."""
+        if base is None:
+            return _MISSING[file]
+        if template is None or found is not None:
+            return None  # the template is not found: its `extends:` line says so, once
+        return f"{_MISSING[file]} (template '{base.name}' has none either)"
+
     schedule: Schedule | None = None
-    schedule_text = read(SCHEDULE_FILE, YAML_MAX_BYTES, required=True)
+    below = template.schedule if template is not None else None
+    schedule_text = read(SCHEDULE_FILE, YAML_MAX_BYTES, missing=needed(SCHEDULE_FILE, below))
     if schedule_text is not None:
-        schedule, found = parse_schedule(name, schedule_text)
+        if template is not None and below is not None:
+            schedule, found = known.schedule_over(name, schedule_text, template)
+        else:
+            schedule, found = parse_schedule(name, schedule_text)
+        problems.extend(found)
+    elif template is not None and below is not None:
+        schedule, found = known.schedule_of(name, template)
         problems.extend(found)
 
-    prompt = read(PROMPT_FILE, PROMPT_MAX_BYTES, required=True)
+    prompt_file, given = PROMPT_FILE, template.prompt if template is not None else None
+    prompt = read(PROMPT_FILE, PROMPT_MAX_BYTES, missing=needed(PROMPT_FILE, given))
+    if prompt is None and given is not None and not os.path.lexists(folder / PROMPT_FILE):
+        prompt, prompt_file = given
     if prompt is not None and not prompt.strip():
-        problems.append(
-            TaskProblem(name, PROMPT_FILE, None, "prompt.txt is empty; expected the prompt text")
-        )
+        message = "prompt.txt is empty; expected the prompt text"
+        problems.append(TaskProblem(name, prompt_file, None, message))
         prompt = None
 
+    problems.extend(config_problems)
     config = TaskConfig()
-    config_text = read(CONFIG_FILE, YAML_MAX_BYTES, required=False)
-    if config_text is None and defaults is not None:
-        config_text = ""  # no config.yaml: the defaults are the whole config
-    if config_text is not None:
-        config, found = parse_config(name, config_text, folder=folder, defaults=defaults)
-        problems.extend(found)
+    if mapping is not None:
+        under = defaults
+        if template is not None:
+            under = known.defaults_for(template, defaults)
+        config, found = read_config(mapping, report, folder=folder, defaults=under)
+        problems.extend(relocated_templates(found))
+    else:
+        problems.extend(report.sorted())
+    if template is not None:
+        problems.extend(relocated_templates(template.problems, name))
 
-    return Task(
+    task = Task(
         name=name,
         path=folder,
         schedule=schedule,
@@ -116,6 +166,7 @@ def load_task(folder: Path, defaults: Defaults | None = None) -> Task:
         prompt=prompt,
         problems=tuple(problems),
     )
+    return task, base.chain if base is not None else ()
 
 
 def read_task_file(folder: Path, file: str, max_bytes: int) -> bytes:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import get_args
 
-from bassi_tui.store.defaults import Defaults, merge_defaults, relocated
+from bassi_tui.store.defaults import Defaults, DefaultsLine, merge_defaults, relocated
 from bassi_tui.store.models import (
     CONFIG_FILE,
     ExecutorName,
@@ -65,6 +65,8 @@ CONFIG_KEYS = (
     "overlap",
     "expect",
     "when",
+    "extends",
+    "priority",
     *AGENT_KEYS,
 )
 OUTPUT_KEYS = ("format", "keep_history", "auto_cleanup")
@@ -95,9 +97,28 @@ def parse_config(
     mapping = load_mapping(text, report, empty_message=None)
     if mapping is None:
         return TaskConfig(), report.problems
+    return read_config(mapping, report, folder=folder, defaults=defaults)
+
+
+def read_config(
+    mapping: YMap,
+    report: Report,
+    *,
+    folder: Path | None = None,
+    defaults: Defaults | None = None,
+) -> tuple[TaskConfig, list[TaskProblem]]:
+    """:func:`parse_config` from the parsed file on: ``mapping`` read into a config.
+
+    For a caller that has looked at the file's keys first (``extends:``: see
+    :mod:`~bassi_tui.store.templates`); its problems go into the same ``report``.
+    ``extends:`` itself is read there, not here: here it is only a known key, refused in
+    bassi.yaml's defaults (a task says what it extends).
+    """
     if defaults is not None:
         mapping = merge_defaults(defaults.config, mapping)
     got = fields(mapping, CONFIG_KEYS, report)
+    if (f := got.get("extends")) is not None and isinstance(f.line, DefaultsLine):
+        report.add(f.line, "extends: a task names its template in its own config.yaml, not here")
     d = TaskConfig()  # the defaults
 
     executor = opt(
@@ -174,6 +195,12 @@ def parse_config(
         ),
         expect=opt(got, "expect", lambda f: read_expect(f, report), d.expect),
         when=opt(got, "when", lambda f: read_when(f, report), d.when),
+        priority=opt(
+            got,
+            "priority",
+            lambda f: read_int(f, report, "priority", minimum=-1000, maximum=1000),
+            d.priority,
+        ),
     )
     return config, relocated(report.sorted())
 

@@ -33,6 +33,7 @@ from bassi_tui.store.loading import (
 )
 from bassi_tui.store.settings import read_settings
 from bassi_tui.store.state import local_now
+from bassi_tui.store.templates import Templates, read_templates
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class Preload:
         now: datetime,
         pool: Executor,
         defaults: Defaults | None = None,
+        templates: Templates | None = None,
     ) -> None:
         self.tasks_dir = tasks_dir
         self.recover = recover
@@ -66,10 +68,12 @@ class Preload:
         #: bassi.yaml's defaults the folders are read with: the engine takes this read only if
         #: they are the ones it reads too (bassi.yaml may change during the start).
         self.defaults = defaults
+        #: .templates/ as read with them: taken on the same terms as the defaults.
+        self.templates = templates
         self._pool: Executor | None = pool
         self._chunks = slices(names, CHUNK)
         self._futures: list[Future[list[Loaded]]] = [
-            pool.submit(load_chunk, str(tasks_dir), chunk, recover, now, None, defaults)
+            pool.submit(load_chunk, str(tasks_dir), chunk, recover, now, None, defaults, templates)
             for chunk in self._chunks
         ]
 
@@ -84,10 +88,17 @@ class Preload:
         # A broken bassi.yaml: read without defaults, as the engine starts (it says why).
         _, settings, problems = read_settings(tasks_dir)
         defaults = None if problems else settings.defaults
+        templates = read_templates(tasks_dir)
         try:
             pool = make_pool(workers)
             return cls(
-                tasks_dir, names, recover=recover, now=local_now(), pool=pool, defaults=defaults
+                tasks_dir,
+                names,
+                recover=recover,
+                now=local_now(),
+                pool=pool,
+                defaults=defaults,
+                templates=templates,
             )
         except Exception as exc:  # no processes to be had: the engine loads in-process
             log.warning("could not read the task folders ahead (%s)", exc)
@@ -104,12 +115,11 @@ class Preload:
         ahead: dict[str, Loaded] = {}
         # The app is idle now, waiting: this thread reads too, the jobs the workers have not
         # reached yet (a queued job can be cancelled; a started one cannot), back to front.
-        root = str(self.tasks_dir)
         pending = list(zip(self._futures, self._chunks, strict=True))
         try:
             while pending and pending[-1][0].cancel():
                 _, chunk = pending.pop()
-                for got in load_chunk(root, chunk, self.recover, self.now, abort, self.defaults):
+                for got in self._load(chunk, abort):
                     ahead[got.task.name] = got
             try:
                 for future, _ in pending:
@@ -122,9 +132,14 @@ class Preload:
         finally:
             self.close()
         missing = [name for name in names if name not in ahead]  # added since, or not delivered
-        for got in load_chunk(root, missing, self.recover, self.now, abort, self.defaults):
+        for got in self._load(missing, abort):
             ahead[got.task.name] = got
         return [ahead[name] for name in names]
+
+    def _load(self, names: Sequence[str], abort: threading.Event | None) -> list[Loaded]:
+        """Read ``names`` here, as the workers do."""
+        root = str(self.tasks_dir)
+        return load_chunk(root, names, self.recover, self.now, abort, self.defaults, self.templates)
 
     def wait(self) -> None:
         """Block until the workers have read every folder (tests: make an edit come after)."""

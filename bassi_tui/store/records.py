@@ -169,6 +169,7 @@ _RUN_KEYS = (
     "changed",
     "change",
     "notifications",
+    "waited",
 )
 
 
@@ -218,6 +219,8 @@ class RunRecord:
     change: str | None = None
     #: Where this run's notification went, and how (empty when none was sent).
     notifications: tuple[SentNotice, ...] = ()
+    #: Seconds the run waited for a place under bassi.yaml ``max_concurrent`` (None: none).
+    waited: float | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -291,6 +294,8 @@ class RunRecord:
             data["change"] = self.change
         if self.notifications:
             data["notifications"] = [notice.to_json() for notice in self.notifications]
+        if self.waited is not None:
+            data["waited"] = self.waited
         for key, value in self.extra.items():
             data.setdefault(key, value)
         return data
@@ -331,6 +336,7 @@ class RunRecord:
             changed=changed if isinstance(changed := data.get("changed"), bool) else None,
             change=_str(data.get("change")),
             notifications=_notices(data.get("notifications")),
+            waited=_num(data.get("waited")),
             extra={k: v for k, v in data.items() if k not in _RUN_KEYS},
         )
 

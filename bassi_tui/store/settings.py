@@ -1,11 +1,16 @@
 """bassi.yaml, the tasks dir's own settings: read, validated, and kept while it is broken.
 
-The file is optional and sits next to the task folders. Today it holds one key:
+The file is optional and sits next to the task folders. Today it holds two keys:
 
 ``defaults:``
     any config.yaml keys, applied under every task's own config.yaml (the task's value wins;
     mappings merge key by key: see :mod:`~bassi_tui.store.defaults`), so one set of notify
     channels, one model or one environment serves every task.
+``handover:``
+    true (the default) or false. When the app that schedules loses its terminal (SIGHUP: the
+    SSH connection dropped, the tmux session was killed), it hands the schedules over to a
+    detached ``bassi-tui --headless`` (see :mod:`~bassi_tui.scheduler.handover`); false makes
+    it stop scheduling instead, as ``q`` does.
 
 DESIGN.md plans ``max_concurrent``, ``prices`` and ``workers`` here too. Each will be one more
 field of :class:`Settings` and one more line in :func:`parse_settings`; until then they are
@@ -26,7 +31,15 @@ from pathlib import Path
 from bassi_tui.store.defaults import BASSI_FILE, Defaults, relocated, tagged
 from bassi_tui.store.models import TaskProblem, fields_reduce
 from bassi_tui.store.parse import FileRefused, read_task_file
-from bassi_tui.store.parse_common import Field, Report, fields, load_mapping, opt
+from bassi_tui.store.parse_common import (
+    Field,
+    Report,
+    fields,
+    load_mapping,
+    opt,
+    read_bool,
+    read_int,
+)
 from bassi_tui.store.parse_config import CONFIG_KEYS, parse_config
 from bassi_tui.store.yamlio import YAML_MAX_BYTES, YMap, kind
 
@@ -40,12 +53,12 @@ __all__ = [
     "read_settings",
 ]
 
-TOP_KEYS = ("defaults",)
+TOP_KEYS = ("defaults", "handover", "max_concurrent")
 """The keys bassi.yaml may hold today."""
 
 _LATER = {
     name: f"'{name}' is planned for bassi.yaml but not supported by this version yet"
-    for name in ("max_concurrent", "prices", "workers")
+    for name in ("prices", "workers")
 }
 
 
@@ -57,6 +70,10 @@ class Settings:
 
     #: config.yaml keys every task takes unless it sets them itself; None: no defaults.
     defaults: Defaults | None = None
+    #: The scheduling app hands over to a detached ``--headless`` when its terminal is lost.
+    handover: bool = True
+    #: At most this many runs at once across every task (None: no limit).
+    max_concurrent: int | None = None
 
 
 def parse_settings(text: str) -> tuple[Settings, list[TaskProblem]]:
@@ -70,7 +87,12 @@ def parse_settings(text: str) -> tuple[Settings, list[TaskProblem]]:
         return Settings(), report.problems
     got = fields(mapping, TOP_KEYS, report, elsewhere=_LATER)
     defaults = opt(got, "defaults", lambda f: _defaults(f, report), None)
-    return Settings(defaults=defaults), relocated(report.sorted())
+    handover = opt(got, "handover", lambda f: read_bool(f, report, "handover"), True)
+    limit = opt(
+        got, "max_concurrent", lambda f: read_int(f, report, "max_concurrent", minimum=1), None
+    )
+    settings = Settings(defaults=defaults, handover=handover, max_concurrent=limit)
+    return settings, relocated(report.sorted())
 
 
 def _defaults(f: Field, report: Report) -> Defaults | None:
@@ -121,7 +143,7 @@ class Refreshed:
 
     #: bassi.yaml is broken: what is wrong with it (the settings in force did not change).
     problems: tuple[TaskProblem, ...] = ()
-    #: The settings in force changed: every task must be read again.
+    #: The defaults in force changed: every task must be read again.
     changed: bool = False
     #: It was broken when last read and is valid now.
     recovered: bool = False
@@ -157,7 +179,9 @@ class SettingsKeeper:
             self.problems = tuple(problems)
             return Refreshed(problems=self.problems)
         recovered, self.problems = bool(self.problems), ()
-        changed, self.settings = settings != self.settings, settings
+        # Only the defaults shape tasks: turning handover on or off re-reads none of them.
+        changed = settings.defaults != self.settings.defaults
+        self.settings = settings
         return Refreshed(changed=changed, recovered=recovered)
 
 

@@ -27,6 +27,7 @@ from bassi_tui.store.models import (
     SCHEDULE_FILE,
     STATE_FILE,
 )
+from bassi_tui.store.templates import TEMPLATES_DIR
 
 #: The files whose change means a task must be re-read.
 TASK_FILES = frozenset({SCHEDULE_FILE, PROMPT_FILE, CONFIG_FILE})
@@ -34,8 +35,9 @@ TASK_FILES = frozenset({SCHEDULE_FILE, PROMPT_FILE, CONFIG_FILE})
 DEFAULT_DEBOUNCE_MS = 50
 
 
-#: Kinds of change: a task's own files, the engine's records of it, a run request, or bassi.yaml.
-ChangeKind = Literal["task", "state", "request", "settings"]
+#: Kinds of change: a task's own files, the engine's records of it, a run request, bassi.yaml,
+#: or a template.
+ChangeKind = Literal["task", "state", "request", "settings", "template"]
 REQUESTS_DIR = ".requests"
 STATE_FILE_NAMES = frozenset({STATE_FILE})
 
@@ -47,7 +49,9 @@ def classify(tasks_dir: Path, changed: str) -> tuple[ChangeKind, str] | None:
     - state: last_run.json or anything under results/ (the engine's own writes: only monitors,
       which show another process's runs, care about these);
     - request: a file in .requests/ (name is the file name);
-    - settings: bassi.yaml at the top (name is bassi.yaml): every task's defaults.
+    - settings: bassi.yaml at the top (name is bassi.yaml): every task's defaults;
+    - template: a template folder in .templates/ or one of its task files (name is the
+      template's; "" for .templates/ itself, created, removed or renamed as a whole).
     Ignored: other dot folders, files at the top level, temp files, other stray files.
     """
     try:
@@ -61,6 +65,8 @@ def classify(tasks_dir: Path, changed: str) -> tuple[ChangeKind, str] | None:
         if len(parts) == 2 and parts[1].endswith(".json") and not is_temp_file(parts[1]):
             return ("request", parts[1])
         return None
+    if parts[0] == TEMPLATES_DIR:
+        return _template(parts)
     if parts[0].startswith("."):
         return None
     if parts == (BASSI_FILE,):
@@ -76,6 +82,17 @@ def classify(tasks_dir: Path, changed: str) -> tuple[ChangeKind, str] | None:
         return ("state", parts[0])
     if len(parts) == 3 and parts[1] == RESULTS_DIR and not is_temp_file(parts[2]):
         return ("state", parts[0])
+    return None
+
+
+def _template(parts: tuple[str, ...]) -> tuple[ChangeKind, str] | None:
+    """A change under .templates/: the template folder, or one of its three files."""
+    if len(parts) == 1:
+        return ("template", "")
+    if parts[1].startswith("."):
+        return None  # a dot folder in .templates/ is no template either
+    if len(parts) == 2 or (len(parts) == 3 and parts[2] in TASK_FILES):
+        return ("template", parts[1])
     return None
 
 

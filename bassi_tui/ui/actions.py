@@ -10,7 +10,8 @@ import asyncio
 import logging
 import os
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 
 from textual.app import App, SuspendNotSupported
@@ -18,6 +19,8 @@ from textual.app import App, SuspendNotSupported
 from bassi_tui.scheduler.engine import Engine
 from bassi_tui.scheduler.events import TaskView
 from bassi_tui.store.models import PROMPT_FILE
+from bassi_tui.ui import format as fmt
+from bassi_tui.ui.confirm import ConfirmScreen
 from bassi_tui.ui.result_view import ResultView
 from bassi_tui.ui.sanitize import one_line
 from bassi_tui.ui.task_list import TaskList
@@ -35,6 +38,7 @@ class TaskActionsApp(App[None]):
     """Task actions shared by the keys and the command palette."""
 
     engine: Engine
+    clock: Callable[[], datetime]
 
     # -- what the palette asks ----------------------------------------------------------------
 
@@ -74,6 +78,42 @@ class TaskActionsApp(App[None]):
         """Edit the selected task's prompt."""
         if (view := self._selected_view()) is not None:
             self.edit_task(view.name)
+
+    def action_cancel_selected(self) -> None:
+        """Cancel the selected task's run in flight (after a confirmation)."""
+        if (view := self._selected_view()) is not None:
+            self.cancel_task(view.name)
+
+    def cancel_task(self, name: str) -> None:
+        """Ask, then cancel ``name``'s run in flight: recorded ``cancelled``, not notified.
+
+        The runs asked about are the ones in flight when asked: one that ends while the
+        question is open is not confused with a run that starts meanwhile. A monitor's cancel
+        goes to the scheduling instance (a request file); the run's end shows as usual.
+        """
+        if isinstance(self.screen, ConfirmScreen):
+            return
+        label = one_line(name)
+        run_ids = self.engine.run_ids(name)
+        view = self.query_one(TaskList).view(name)
+        if not run_ids or view is None:
+            self.notify(f"{label} is not running.", severity="warning", timeout=3)
+            return
+        since = view.running_since
+        running = f" (running {fmt.span((self.clock() - since).total_seconds())})" if since else ""
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            if not self.engine.cancel_run(name, run_ids):
+                self.notify(f"{label} is not running any more.", severity="warning", timeout=3)
+            elif self.engine.role == "monitor":
+                self.notify(f"Asked the scheduling instance to cancel {label}…", timeout=3)
+            else:
+                self.notify(f"Cancelling {label}…", timeout=2)
+
+        question = f"Cancel the run of {label}{running}?"
+        self.push_screen(ConfirmScreen(question, title="Cancel run"), answered)
 
     def run_task(self, name: str) -> None:
         """Start a run of ``name`` now (the engine applies its overlap policy)."""

@@ -13,41 +13,48 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, cast
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
 from textual.content import Content
 from textual.css.query import NoMatches
+from textual.filter import LineFilter
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
 from bassi_tui.notify.policy import FAILURE_STATUSES
 from bassi_tui.scheduler.engine import Engine
 from bassi_tui.scheduler.events import EngineEvent, LogLine, TaskChanged, TaskView
+from bassi_tui.scheduler.handover import hand_over
 from bassi_tui.scheduler.lock import InstanceLock
 from bassi_tui.scheduler.logbridge import log_events
 from bassi_tui.scheduler.signals import exit_code, on_stop_signals, signal_name
 from bassi_tui.store.preload import Preload
 from bassi_tui.store.records import RunRecord
 from bassi_tui.store.state import local_now
+from bassi_tui.ui import format as fmt
 from bassi_tui.ui import messages as msg
 from bassi_tui.ui.actions import TaskActionsApp
 from bassi_tui.ui.commands import TaskCommands
+from bassi_tui.ui.confirm import ConfirmScreen
 from bassi_tui.ui.format import short_path
 from bassi_tui.ui.help_screen import HelpScreen, help_sections
 from bassi_tui.ui.live_text import LiveOutputs
 from bassi_tui.ui.log_pane import LogPane
 from bassi_tui.ui.result_actions import ResultActionsApp
 from bassi_tui.ui.result_view import ResultView, merge_runs
+from bassi_tui.ui.run_history import not_run_records, with_not_runs
 from bassi_tui.ui.sanitize import one_line
-from bassi_tui.ui.task_list import TaskList
+from bassi_tui.ui.styles import AsciiFilter, Look, detect_look
+from bassi_tui.ui.task_list import ORDER_TITLES, TaskList, no_tasks_text
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +108,13 @@ class BassiApp(ResultActionsApp, TaskActionsApp):
             "Edit",
             id="task.edit",
             tooltip="Edit the task's prompt.txt in $EDITOR",
+        ),
+        Binding(
+            "x",
+            "cancel_selected",
+            "Cancel",
+            id="task.cancel",
+            tooltip="Cancel the selected task's run in flight (asks first)",
         ),
         Binding(
             "enter",
@@ -166,7 +180,21 @@ class BassiApp(ResultActionsApp, TaskActionsApp):
             show=False,
             tooltip="Copy the shown result's text (OSC 52)",
         ),
-        Binding("slash", "filter", "Filter", id="cards.filter", tooltip="Filter the cards by name"),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            id="cards.filter",
+            tooltip="Filter the cards by name or status (failed, running, paused)",
+        ),
+        Binding(
+            "s",
+            "cycle_order",
+            "Sort",
+            id="cards.sort",
+            show=False,  # the footer is full at 80 columns; the help and the title tell it
+            tooltip="Order the cards by name, next run, or last status (failures first)",
+        ),
         Binding(
             "escape",
             "escape",
@@ -184,7 +212,13 @@ class BassiApp(ResultActionsApp, TaskActionsApp):
             key_display="?",
             tooltip="Show every key",
         ),
-        Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (stops runs in flight)"),
+        Binding(
+            "q",
+            "quit",
+            "Quit",
+            id="app.quit",
+            tooltip="Quit (asks first when runs are in flight: they stop)",
+        ),
     ]
 
     def __init__(
@@ -199,14 +233,21 @@ class BassiApp(ResultActionsApp, TaskActionsApp):
         lock: InstanceLock | None = None,
         preload: Preload | None = None,
         handle_signals: bool = False,
+        look: Look | None = None,
     ) -> None:
         super().__init__()
+        #: ASCII only, 16 colours: None guesses from the terminal (a headless app, as in tests,
+        #: has none to guess from and draws as for a UTF-8, many-colour one).
+        self._look = look
+        self._ascii_filter: AsciiFilter | None = None
         #: Stop cleanly on SIGHUP (a dropped SSH connection), SIGTERM and SIGINT (the command
         #: line sets it; tests leave the test runner's handlers alone).
         self.handle_signals = handle_signals
         self._restore_signals: Callable[[], None] | None = None
         #: Set once the app is asked to quit (see while_open).
         self._quit_asked = False
+        #: Who schedules while this instance monitors, for the header (see _set_sub_title).
+        self._role_note = ""
         self.tasks_dir = tasks_dir
         self.demo = demo
         self.clock = clock
@@ -214,6 +255,8 @@ class BassiApp(ResultActionsApp, TaskActionsApp):
             engine = Engine(tasks_dir, force_polling=force_polling, lock=lock, preload=preload)
             engine.subscribe(log_events)  # the story goes to the log file too
         self.engine = engine
+        #: The log pane shown or not: True/False once asked (``show_log``, or ``l``: kept over
+        #: resizes), None to follow the height (shown from LOG_MIN_HEIGHT rows).
         self._show_log = show_log
         self._live = LiveOutputs()
         self._results_token = 0
@@ -230,22 +273,20 @@ class BassiApp(ResultActionsApp, TaskActionsApp):
         yield Header()
         with Container(id="main"):
             with Vertical(id="cards-pane"):
-                yield Input(placeholder="filter by name (Esc clears)", id="filter")
+                yield Input(placeholder="filter: name or failed, running, paused", id="filter")
                 yield TaskList(self.clock, id="cards")
             yield ResultView(self.clock, id="viewer")
         yield LogPane(id="log")
         yield Footer()
 
     def on_mount(self) -> None:
+        self._apply_look()
         self._set_sub_title()
         cards = self.query_one(TaskList)
         self._starting = not self.engine.started
         cards.empty_text = "Loading task folders…" if self._starting else self._no_tasks_text()
         self._update_cards_title()
-        show_log = self._show_log
-        if show_log is None:
-            show_log = self.size.height >= LOG_MIN_HEIGHT
-        self.query_one(LogPane).display = show_log
+        self._fit_log()
         self._unsubscribe = self.engine.subscribe(self._on_engine_event)
         if self.handle_signals:
             self._restore_signals = on_stop_signals(self._on_stop_signal)
@@ -278,9 +319,40 @@ class BassiApp(ResultActionsApp, TaskActionsApp):
         cards.upsert_many(self.engine.views())
         cards.refresh()  # no task at all: the loading text still goes
         self._update_cards_title()
+        self._set_sub_title()  # the engine has its role now
 
     def _no_tasks_text(self) -> str:
-        return f"No task folders in {short_path(self.tasks_dir)} yet."
+        return no_tasks_text(short_path(self.tasks_dir))
+
+    def _apply_look(self) -> None:
+        """Draw for this terminal: ASCII only without a UTF-8 locale, the terminal's own ANSI
+        colours for statuses when it has only 16 (see :class:`~bassi_tui.ui.styles.Look`)."""
+        look = self._look
+        if look is None:
+            look = Look() if self.is_headless else detect_look(self.console.color_system)
+        self._look = look
+        fmt.use_ascii(look.ascii)
+        self._ascii_filter = AsciiFilter() if look.ascii else None
+        self.set_class(look.ansi16, "-ansi16")
+        if look.ansi16:
+            self.ansi_color = True  # ansi_red is the terminal's red, not an RGB brought down
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, and without a UTF-8 locale the one that makes every line ASCII."""
+        filters = super().get_line_filters()
+        if self._ascii_filter is None:
+            return filters
+        return [*filters, self._ascii_filter]
+
+    def _fit_log(self, height: int | None = None) -> None:
+        """Show the log pane as asked (``show_log``, ``l``), else when the terminal is tall."""
+        show = self._show_log
+        if show is None:
+            show = (height or self.size.height) >= LOG_MIN_HEIGHT
+        self.query_one(LogPane).display = show
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_log(event.size.height)  # called before App's own handler updates self.size
 
     @property
     def quitting(self) -> bool:
@@ -295,6 +367,19 @@ class BassiApp(ResultActionsApp, TaskActionsApp):
     def quitting(self, value: bool) -> None:
         self._quit_asked = value
 
+    async def action_quit(self) -> None:
+        """Quit (q, ctrl+q); with runs of this instance in flight, ask first and say how many
+        (they stop, recorded interrupted). A monitor's runs are the scheduler's: it quits."""
+        runs = self.engine.open_runs()
+        if not runs:
+            self.exit()
+        elif not isinstance(self.screen, ConfirmScreen):
+            what = "1 run in flight" if runs == 1 else f"{runs} runs in flight"
+            question = f"{what} will be recorded as interrupted. Quit?"
+            self.push_screen(
+                ConfirmScreen(question, title="Quit"), lambda yes: self.exit() if yes else None
+            )
+
     def exit(self, result: None = None, return_code: int = 0, message: Any = None) -> None:
         """Quit (q, a signal); from here a late message updates nothing."""
         self._quit_asked = True
@@ -302,11 +387,30 @@ class BassiApp(ResultActionsApp, TaskActionsApp):
 
     def _on_stop_signal(self, signum: int) -> None:
         """SIGHUP, SIGTERM or SIGINT: quit as ``q`` does (runs in flight are recorded as
-        interrupted by the engine's stop); the exit code says which signal it was."""
-        self.engine.say("warning", f"{signal_name(signum)}: quitting, runs in flight are recorded")
+        interrupted by the engine's stop); the exit code says which signal it was.
+
+        SIGHUP (the terminal is gone) in the scheduling instance first starts a detached
+        ``--headless`` that takes the schedules over once this one has let go of the lock
+        (:mod:`~bassi_tui.scheduler.handover`), unless bassi.yaml says ``handover: false``.
+        """
+        handed = None
+        if signum == signal.SIGHUP and not self._quit_asked:  # once, and not after a `q`
+            handed = hand_over(
+                self.tasks_dir,
+                role=self.engine.role,
+                poll=self.engine.force_polling,
+                demo=self.demo,
+            )
+        if handed is not None:
+            self.engine.say(handed.level, handed.message)
+        else:
+            self.engine.say(
+                "warning", f"{signal_name(signum)}: quitting, runs in flight are recorded"
+            )
         self.exit(return_code=exit_code(signum))
 
     async def on_unmount(self) -> None:
+        fmt.use_ascii(False)  # process-wide: the next app (a test's) starts from the default
         if self._unsubscribe is not None:
             self._unsubscribe()
         try:
@@ -377,6 +481,10 @@ class BassiApp(ResultActionsApp, TaskActionsApp):
         event = message.event
         self._live.end(event.task)
         self._take_run(event.task, event.record, event.view)
+        if event.task == self.query_one(TaskList).selected:  # fires skipped while it ran
+            viewer = self.query_one(ResultView)
+            records = with_not_runs(viewer.records, self._not_runs(event.task))
+            viewer.show_records(records, self._live.get(event.task))
         record = event.record
         if record.status in FAILURE_STATUSES:
             what = record.status.replace("_", " ")
@@ -420,11 +528,18 @@ class BassiApp(ResultActionsApp, TaskActionsApp):
             if self.engine.started:
                 self.notify("The other instance stopped: this one schedules now.", timeout=5)
 
-    def _set_sub_title(self, note: str = "") -> None:
+    def _set_sub_title(self, note: str | None = None) -> None:
+        """The header's second line: DEMO, the tasks dir, and this instance's role once the
+        engine has one: "scheduling here", or who schedules while this one monitors (``note``,
+        kept for later calls)."""
+        if note is not None:
+            self._role_note = note
         parts = ["DEMO"] if self.demo else []
         parts.append(short_path(self.tasks_dir))
-        if note:
-            parts.append(note)
+        if self.engine.started and self.engine.role == "scheduler":
+            parts.append("scheduling here")
+        elif self.engine.started or self._role_note:
+            parts.append(self._role_note or "monitoring")
         self.sub_title = " · ".join(parts)
 
     @on(msg.EngineFailed)
@@ -469,7 +584,15 @@ class BassiApp(ResultActionsApp, TaskActionsApp):
         viewer = self.query_one(ResultView)
         if message.task == viewer.task_name == self.query_one(TaskList).selected:
             records = merge_runs(message.records, self._runs_seen.values())
+            records = with_not_runs(records, self._not_runs(message.task))
             viewer.show_records(records, self._live.get(message.task))
+
+    def _not_runs(self, name: str) -> list[RunRecord]:
+        """The skipped and missed fires of ``name``: only last_run.json's history has them."""
+        task = self.engine.task(name)
+        if task is None:
+            return []
+        return not_run_records(name, task.path, self.engine.state(name).history)
 
     def _update_cards_title(self) -> None:
         cards = self.query_one(TaskList)
@@ -478,7 +601,9 @@ class BassiApp(ResultActionsApp, TaskActionsApp):
             count = "loading…"
         else:
             count = f"{shown:,} of {total:,}" if shown != total else f"{total:,}"
-        self.query_one("#cards-pane").border_title = Content(f"Tasks · {count}")
+        sep = fmt.glyphs().separator
+        order = f"{sep}{ORDER_TITLES[cards.order]}" if cards.order != "name" else ""
+        self.query_one("#cards-pane").border_title = Content(f"Tasks{sep}{count}{order}")
 
     # -- keys ---------------------------------------------------------------------------------
 
@@ -521,9 +646,14 @@ class BassiApp(ResultActionsApp, TaskActionsApp):
         self.query_one(TaskList).focus()
 
     def action_toggle_log(self) -> None:
-        """Show or hide the log pane."""
+        """Show or hide the log pane, at any size; kept so over resizes."""
         pane = self.query_one(LogPane)
-        pane.display = not pane.display
+        pane.display = self._show_log = not pane.display
+
+    def action_cycle_order(self) -> None:
+        """Order the cards by name, next run, or last status (failures first)."""
+        self.query_one(TaskList).cycle_order()
+        self._update_cards_title()
 
     def action_help(self) -> None:
         """Show every key."""

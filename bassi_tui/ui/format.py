@@ -1,9 +1,18 @@
-"""Small pure formatters for times, durations, counts and statuses shown in the UI."""
+"""Small pure formatters for times, durations, counts and statuses shown in the UI.
+
+Every character that is not ASCII comes from :func:`glyphs`: a terminal without a UTF-8 locale
+(``LANG=C`` over SSH) gets the ASCII set instead (the app calls :func:`use_ascii` once, at start;
+the locale is a property of the whole process, so the choice is too).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+from rich.cells import cell_len, set_cell_size
 
 #: A symbol for every status: colour is never the only signal.
 STATUS_SYMBOLS: dict[str, str] = {
@@ -12,11 +21,28 @@ STATUS_SYMBOLS: dict[str, str] = {
     "timeout": "⏱",
     "check_failed": "≠",
     "interrupted": "⚠",
+    "cancelled": "⊗",
     "skipped": "↷",
+    "missed": "⊘",
     "running": "●",
     "disabled": "⏸",
     "broken": "✖",
     "never": "○",
+}
+#: The same symbols in ASCII, still one per status (no two alike).
+ASCII_SYMBOLS: dict[str, str] = {
+    "success": "+",
+    "failed": "x",
+    "timeout": "~",
+    "check_failed": "#",
+    "interrupted": "!",
+    "cancelled": "/",
+    "skipped": ">",
+    "missed": "-",
+    "running": "*",
+    "disabled": "=",
+    "broken": "X",
+    "never": "o",
 }
 #: The theme colour family of each status (component class suffixes of the widgets).
 STATUS_TONES: dict[str, str] = {
@@ -25,7 +51,9 @@ STATUS_TONES: dict[str, str] = {
     "timeout": "warning",
     "check_failed": "error",
     "interrupted": "warning",
+    "cancelled": "muted",
     "skipped": "muted",
+    "missed": "warning",
     "running": "running",
     "disabled": "muted",
     "broken": "error",
@@ -33,9 +61,70 @@ STATUS_TONES: dict[str, str] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Glyphs:
+    """The characters the UI draws beyond plain words, in one character set."""
+
+    symbols: Mapping[str, str]
+    #: Ends text that was cut.
+    ellipsis: str
+    #: Between two facts on one line.
+    separator: str
+    #: ``120→450 tok``.
+    arrow: str
+    #: Stands for an unknown value.
+    dash: str
+    #: The bar left of a card: the selected card's, and the others'.
+    bar_selected: str
+    bar: str
+    #: The selected card's bar below its first line (ASCII marks only the first line).
+    bar_selected_rest: str
+    #: Marks the selected run in the history.
+    pointer: str
+    #: Quote a person's text: “text”.
+    quotes: tuple[str, str]
+
+
+UNICODE = Glyphs(
+    symbols=STATUS_SYMBOLS,
+    ellipsis="…",
+    separator=" · ",
+    arrow="→",
+    dash="—",
+    bar_selected="▌",
+    bar="▏",
+    bar_selected_rest="▌",
+    pointer="▶",
+    quotes=("“", "”"),
+)
+ASCII = Glyphs(
+    symbols=ASCII_SYMBOLS,
+    ellipsis="...",
+    separator=" | ",
+    arrow="->",
+    dash="-",
+    bar_selected=">",
+    bar=" ",
+    bar_selected_rest=" ",
+    pointer=">",
+    quotes=('"', '"'),
+)
+_current = [UNICODE]
+
+
+def glyphs() -> Glyphs:
+    """The character set in use (UTF-8 unless :func:`use_ascii` said otherwise)."""
+    return _current[0]
+
+
+def use_ascii(on: bool) -> None:
+    """Draw with ASCII only (True) or with UTF-8 symbols (False) from now on."""
+    _current[0] = ASCII if on else UNICODE
+
+
 def status_symbol(status: str | None) -> str:
     """The symbol of a status; ``?`` for one this UI does not know."""
-    return STATUS_SYMBOLS.get(status or "never", "?")
+    return glyphs().symbols.get(status or "never", "?")
 
 
 def status_tone(status: str | None) -> str:
@@ -97,7 +186,7 @@ def stamp(when: datetime, now: datetime) -> str:
 def duration(seconds: float | None) -> str:
     """``0.4 s``, ``12 s``, ``2m 05s``; an em dash when unknown."""
     if seconds is None:
-        return "—"
+        return glyphs().dash
     if seconds < 10:
         return f"{seconds:.1f} s"
     if seconds < 60:
@@ -128,7 +217,7 @@ def tokens(tin: int | None, tout: int | None) -> str:
         return ""
     left = count(tin) if tin is not None else "?"
     right = count(tout) if tout is not None else "?"
-    return f"{left}→{right} tok"
+    return f"{left}{glyphs().arrow}{right} tok"
 
 
 def size(nbytes: int) -> str:
@@ -152,3 +241,15 @@ def short_path(path: Path) -> str:
         return "~/" + str(path.relative_to(Path.home()))
     except ValueError:
         return str(path)
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells; text that had to be cut ends in the ellipsis."""
+    if cell_len(text) <= width:
+        return text
+    mark = glyphs().ellipsis
+    keep = width - cell_len(mark)
+    if keep <= 0:
+        return mark[: max(0, width)]
+    # set_cell_size pads with a space where it splits a wide character: drop that pad.
+    return set_cell_size(text, keep).rstrip(" ") + mark

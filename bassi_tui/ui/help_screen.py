@@ -71,6 +71,7 @@ SYMBOL_MEANINGS = {
     "timeout": "the last run hit its timeout",
     "check_failed": "the last run's output failed its expect checks",
     "interrupted": "the last run was cut short (app stopped)",
+    "cancelled": "the last run was cancelled by a person (x)",
     "skipped": "a run was skipped: one was still running",
     "running": "running now (with the time it has taken)",
     "disabled": "paused (enabled: false)",

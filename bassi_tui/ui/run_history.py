@@ -3,14 +3,21 @@
 Months of a ten-second task are a quarter of a million runs; only the lines on screen are drawn.
 The parent sets ``records`` and ``index``; the list posts ``RunHistory.Picked`` when the user
 moves to another run (arrows, j/k, click).
+
+Fires that did not become runs (``skipped`` while a run was still going, ``missed`` while no
+bassi-tui scheduled) have no files in results/: only last_run.json's history names them.
+:func:`not_run_records` turns those entries into records with no files, and
+:func:`with_not_runs` puts each below the run before it, so the history shows them too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from textual import events
 from textual.binding import Binding, BindingType
@@ -19,16 +26,67 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from bassi_tui.store.records import RunRecord
+from bassi_tui.store.models import RESULTS_DIR
+from bassi_tui.store.records import NOT_RUNS, HistoryEntry, RunRecord
 from bassi_tui.ui import format as fmt
 from bassi_tui.ui.big_text import set_virtual_size
+from bassi_tui.ui.sanitize import one_line
 from bassi_tui.ui.styles import ink
 
 TONES = ("success", "error", "warning", "running", "muted", "plain")
 
 
+def not_run_records(name: str, folder: Path, history: Iterable[HistoryEntry]) -> list[RunRecord]:
+    """The fires of ``history`` (last_run.json's) that were skipped or missed, as records with
+    no files, newest first. Each is named after its moment and status (``<stamp>.skipped``), so
+    it never shares a name with a run's files."""
+    records = []
+    for entry in history:
+        if entry.status not in NOT_RUNS:
+            continue
+        stamp = entry.timestamp.strftime("%Y-%m-%d_%H-%M-%S")
+        records.append(
+            RunRecord(
+                meta_file=folder / RESULTS_DIR / f"{stamp}.{entry.status}.entry",
+                output_file=None,
+                task_name=name,
+                status=entry.status,
+                start=entry.timestamp,
+                trigger=str(entry.extra.get("trigger", "scheduled")),
+                error=entry.error,
+            )
+        )
+    records.sort(key=lambda r: r.start or datetime.min, reverse=True)
+    return records
+
+
+def with_not_runs(runs: Sequence[RunRecord], not_runs: Sequence[RunRecord]) -> list[RunRecord]:
+    """``runs`` (newest first) with ``not_runs`` (newest first) put in; one already among
+    ``runs`` is not added twice.
+
+    A fire that did not run goes just below the run that started before it: a skip below the
+    run it was skipped for. So the newest line is always the newest run, and the viewer (which
+    shows the newest line) keeps showing its result when a fire was skipped while it ran.
+    """
+    have = {record.meta_file for record in runs}
+    pending = [record for record in not_runs if record.meta_file not in have]
+    merged: list[RunRecord] = []
+    for run in runs:
+        merged.append(run)
+        started = run.started
+        while pending and started is not None and _at_or_after(pending[0], started):
+            merged.append(pending.pop(0))
+    return merged + pending
+
+
+def _at_or_after(record: RunRecord, moment: datetime) -> bool:
+    start = record.start
+    return start is not None and start >= moment
+
+
 def run_summary(record: RunRecord, now: datetime) -> list[tuple[str, str]]:
-    """The pieces (text, tone) of one history line: status, start, trigger, duration, tokens."""
+    """The pieces (text, tone) of one history line: status, start, trigger, duration, tokens;
+    for a fire that did not run, why."""
     status = record.status
     started = record.started
     when = fmt.stamp(started, now) if started else record.stem
@@ -36,8 +94,12 @@ def run_summary(record: RunRecord, now: datetime) -> list[tuple[str, str]]:
     pieces = [
         (f"{fmt.status_symbol(status)} {status:<11}", fmt.status_tone(status)),
         (f" {when}", "plain"),
-        (f" {record.trigger:<9}", "muted"),
     ]
+    if status in NOT_RUNS:  # a scheduled fire: why it did not run instead of a trigger
+        if record.error:
+            pieces.append((f" {one_line(record.error)}", "muted"))
+        return pieces
+    pieces.append((f" {record.trigger:<9}", "muted"))
     if status != "running":
         pieces.append((f" {took:>7}", "muted"))
     if tokens := fmt.tokens(record.input_tokens, record.output_tokens):
@@ -125,8 +187,24 @@ class RunHistory(ScrollView, can_focus=True):
         if picked:
             base = base + self.get_component_rich_style("run-history--cursor")
         now = self.clock()
-        segments = [Segment("▶" if picked else " ", base)] + [
+        pieces = run_summary(self.records[row], now)
+        segments = [Segment(fmt.glyphs().pointer if picked else " ", base)] + [
             Segment(text, base + ink(self, f"run-history--{t}"))
-            for text, t in run_summary(self.records[row], now)
+            for text, t in _cut(pieces, width - 1)
         ]
         return Strip(segments).crop_extend(0, width, base)
+
+
+def _cut(pieces: list[tuple[str, str]], width: int) -> list[tuple[str, str]]:
+    """``pieces`` in ``width`` cells, the cut one ending in the ellipsis."""
+    out: list[tuple[str, str]] = []
+    room = width
+    for text, tone in pieces:
+        if room <= 0:
+            break
+        kept = fmt.cut(text, room)
+        out.append((kept, tone))
+        room -= cell_len(kept)
+        if kept != text:
+            break
+    return out

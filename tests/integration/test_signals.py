@@ -129,6 +129,8 @@ def test_the_app_records_the_run_restores_the_terminal_and_exits(
 ) -> None:
     tasks, pid_file = tmp_path / "tasks", tmp_path / "child.pid"
     folder = long_task(tasks, pid_file)
+    # The plain stop: no detached successor (the hand-over on SIGHUP is test_handover.py's).
+    (tasks / "bassi.yaml").write_text("handover: false\n")
     master, slave = pty.openpty()
     with contextlib.ExitStack() as stack:
         stack.callback(os.close, master)

@@ -26,15 +26,15 @@ async def test_the_palette_lists_task_actions_and_runs_them(tasks_dir: Path) -> 
     async with app.run_test(size=(120, 36)) as pilot:
         cards = app.query_one(TaskList)
         await wait_until(pilot, lambda: len(cards.names) == 2, "the cards")
-        titles = [title for title, _, _ in task_commands(app)]
+        titles = [title for title, _, _ in task_commands(app, cards.view)]
         assert titles == [
             "Run greeter now",
             "Pause greeter",
-            "Edit greeter prompt",
+            "Edit the prompt of greeter",
             "Show greeter",
             "Run nightly now",
             "Resume nightly",
-            "Edit nightly prompt",
+            "Edit the prompt of nightly",
             "Show nightly",
         ]
         await pilot.press("ctrl+p")
@@ -125,5 +125,5 @@ async def test_an_empty_tasks_dir_says_so_once_loaded(tasks_dir: Path) -> None:
     app = BassiApp(tasks_dir, engine=Engine(tasks_dir, watch=False))
     async with app.run_test(size=(120, 36)) as pilot:
         cards = app.query_one(TaskList)
-        await wait_until(pilot, lambda: "No task folders in" in text_of(cards), "the empty text")
+        await wait_until(pilot, lambda: "No task folders yet" in text_of(cards), "the empty text")
         assert "Loading" not in text_of(cards)

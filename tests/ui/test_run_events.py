@@ -112,8 +112,10 @@ async def test_a_monitor_shows_the_scheduling_instances_run_from_its_files(
                 pilot, lambda: bool(viewer.records) and viewer.records[0].running, "running"
             )
             assert "running" in text_of(cards)
-            # No RunOutput comes from another process: no live text that would stay blank.
-            assert not isinstance(app.query_one(BigText).document, LiveText)
+            # The monitor follows the growing result file: the text is live before the end.
+            text = app.query_one(BigText)
+            await wait_until(pilot, lambda: "remote text" in text_of(text), "the live text")
+            assert isinstance(text.document, LiveText) and viewer.records[0].running
             go.touch()
             await wait_until(
                 pilot,

@@ -131,7 +131,7 @@ def test_problems_in_bassi_yaml_say_bassi_yaml_and_the_line() -> None:
     text = (
         "default:\n"  # 1: a typo
         "  timeout: 3\n"
-        "max_concurrent: 2\n"  # 3: planned, not yet
+        "workers: 2\n"  # 3: planned, not yet
         "defaults:\n"
         "  timout: 3\n"  # 5
         "  retry_delay: soon\n"  # 6

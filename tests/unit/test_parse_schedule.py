@@ -114,7 +114,8 @@ def test_unknown_key_names_the_line_and_suggests() -> None:
     assert (typo.file, typo.line) == ("schedule.yaml", 2)
     assert "unknown key 'tiem'" in typo.message
     assert "did you mean 'time'?" in typo.message
-    assert "expected one of: type, time, enabled, timezone, jitter" in typo.message
+    expected = "expected one of: type, time, days, skip_holidays, enabled, timezone, jitter"
+    assert expected in typo.message
 
 
 def test_typo_of_an_interval_unit_is_one_problem() -> None:
@@ -146,7 +147,7 @@ def test_unknown_key_without_a_close_match_has_no_suggestion() -> None:
         (
             "type: dayly\n",
             1,
-            "type: 'dayly' is not one of daily, weekly, monthly, interval, cron, once "
+            "type: 'dayly' is not one of daily, weekly, monthly, interval, cron, once, after "
             "(did you mean 'daily'?)",
         ),
         ("type: daily\ntime: 24:00\n", 2, "time: '24:00' is not a time; expected \"HH:MM\""),
