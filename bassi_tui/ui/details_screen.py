@@ -71,7 +71,9 @@ def _section_config(details: TaskDetails) -> Content:
 def _section_files(details: TaskDetails) -> Content | None:
     if details.workdir is None:
         return None
-    parts: list[str | tuple[str, str]] = [(strip_control(str(details.workdir)), "$text-muted")]
+    parts: list[str | tuple[str, str]] = [
+        (strip_control(fmt.short_path(details.workdir)), "$text-muted")
+    ]
     if not details.files:
         parts.append(("\n(empty)", "$text-muted"))
     for path, size in details.files:
@@ -137,7 +139,7 @@ class DetailsScreen(ModalScreen[None]):
         with VerticalScroll(id="details") as box:
             box.border_title = Content(f"Details · {one_line(details.name)}")
             box.border_subtitle = Content("Esc closes")
-            yield Static(Content.styled(strip_control(str(details.path)), "$text-muted"))
+            yield Static(Content.styled(strip_control(fmt.short_path(details.path)), "$text-muted"))
             sections: list[tuple[str, Content | None]] = [
                 ("Schedule", _section_schedule(details)),
                 ("Errors", _section_errors(details)),

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bassi_tui.scheduler.details import TaskDetails, task_details
 from bassi_tui.scheduler.engine import Engine
 from bassi_tui.scheduler.events import TaskView
 from bassi_tui.scheduler.triggers import next_fire_times
@@ -37,6 +38,11 @@ class FrozenEngine(Engine):
             return view
         times = next_fire_times(task.schedule, 1, now=FROZEN_NOW)
         return replace(view, next_run=times[0] if times else None)
+
+    def details(self, name: str) -> TaskDetails | None:
+        """The engine's details with the next fires as they would be at ``FROZEN_NOW``."""
+        task = self.task(name)
+        return None if task is None else task_details(task, self.state(name), now=FROZEN_NOW)
 
 
 def write_run(

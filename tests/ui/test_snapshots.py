@@ -83,6 +83,15 @@ def test_result_viewer_on_an_older_failed_run(app: BassiApp, snap_compare: SnapC
     assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
 
 
+def test_details_of_a_task(app: BassiApp, snap_compare: SnapCompare) -> None:
+    assert snap_compare(app, terminal_size=(120, 36), run_before=showing("daily-digest", "d"))
+
+
+def test_searching_the_result(app: BassiApp, snap_compare: SnapCompare) -> None:
+    keys = ("enter", "slash", *"morning", "enter")
+    assert snap_compare(app, terminal_size=(120, 36), run_before=showing("daily-digest", *keys))
+
+
 def test_help_screen(app: BassiApp, snap_compare: SnapCompare) -> None:
     run_before = showing("daily-digest", "question_mark")
     assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
