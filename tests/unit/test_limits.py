@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +71,21 @@ async def test_raising_the_limit_lets_waiters_in() -> None:
     gate.set_limit(None)
     await asyncio.wait_for(waiter, 1)
     assert gate.active == 2
+
+
+def test_check_names_a_bad_limit_and_a_bad_priority(tmp_path: Path) -> None:
+    from bassi_tui.store.parse import load_task
+    from bassi_tui.store.settings import parse_settings
+    from tests.helpers import make_task
+
+    _, problems = parse_settings("max_concurrent: 0\n")
+    assert [(p.location(), p.message) for p in problems] == [
+        ("bassi.yaml:1", "max_concurrent: expected a whole number >= 1, got '0'")
+    ]
+    settings, problems = parse_settings("max_concurrent: 4\n")
+    assert not problems and settings.max_concurrent == 4
+    folder = make_task(tmp_path, "t", config="executor: echo\npriority: high\n")
+    assert any(
+        p.location() == "config.yaml:2" and p.message.startswith("priority:")
+        for p in load_task(folder).problems
+    )
