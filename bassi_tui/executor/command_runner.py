@@ -28,10 +28,10 @@ import signal
 from collections.abc import Mapping
 
 from bassi_tui.executor.base import AttemptResult, ExecutorError, RunRequest, TextSink
+from bassi_tui.executor.process_group import KILL_GRACE, stop_group
 
 __all__ = ["KILL_GRACE", "SECRET_ENV_VARS", "STDERR_TAIL_BYTES", "CommandRunner"]
 
-KILL_GRACE = 2.0
 """Seconds between SIGTERM and SIGKILL when a run is stopped."""
 
 STDERR_TAIL_BYTES = 4096
@@ -81,11 +81,6 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return str(number)
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
 
 
 class CommandRunner:
@@ -139,7 +134,7 @@ class CommandRunner:
             # Cancellation (timeout) or a failing on_text: never leave the group running.
             for helper in helpers:
                 helper.cancel()
-            await self._stop_group(proc)
+            await stop_group(proc)
             await self._drain(proc, helpers)
             raise
 
@@ -203,22 +198,3 @@ class CommandRunner:
             if stream is not None:
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await asyncio.wait_for(stream.read(), KILL_GRACE)
-
-    @staticmethod
-    async def _stop_group(proc: asyncio.subprocess.Process) -> None:
-        """SIGTERM the process group, SIGKILL it after KILL_GRACE, reap the leader.
-
-        The SIGKILL is sent even if this coroutine is itself cancelled while waiting, since a
-        second cancel (app shutdown during a timeout) must not leave the group alive.
-        """
-        pgid = proc.pid  # start_new_session made the child the leader of its own group
-        _signal_group(pgid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), KILL_GRACE)
-        except (TimeoutError, asyncio.CancelledError):
-            pass
-        finally:
-            # Always: the leader may have exited on SIGTERM while a grandchild ignores it.
-            _signal_group(pgid, signal.SIGKILL)
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(proc.wait(), KILL_GRACE)

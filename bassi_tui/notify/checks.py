@@ -18,7 +18,7 @@ after the run is cancelled, but no longer holds up the event loop.
 The check command gets the output on stdin (UTF-8), runs in the task folder without a shell, in
 its own session (its own process group), with the task's ``environment:`` on top of the app's.
 Exit 0 passes. On timeout or cancellation the whole group gets SIGTERM, then SIGKILL after
-:data:`~bassi_tui.executor.command_runner.KILL_GRACE` seconds; after a normal exit the group
+:data:`~bassi_tui.executor.process_group.KILL_GRACE` seconds; after a normal exit the group
 gets SIGKILL too, so nothing a check started outlives it. Values of the task's environment and
 the API key are masked as ``***`` in the stderr line a reason quotes.
 """
@@ -34,7 +34,8 @@ import signal
 from collections.abc import Mapping
 from pathlib import Path
 
-from bassi_tui.executor.command_runner import KILL_GRACE, SECRET_ENV_VARS
+from bassi_tui.executor.command_runner import SECRET_ENV_VARS
+from bassi_tui.executor.process_group import KILL_GRACE, signal_group, stop_group
 from bassi_tui.store.inert import inert
 from bassi_tui.store.models import ExpectConfig
 from bassi_tui.store.parse_expect import REGEX_FLAGS
@@ -190,7 +191,7 @@ async def command_reason(
         # Cancelled (the run was stopped, the app is closing): never leave the group running.
         await _stop_group(proc, helpers)
         raise
-    _kill_group(proc.pid, signal.SIGKILL)  # whatever it left in the background
+    signal_group(proc.pid, signal.SIGKILL)  # whatever it left in the background
     if code == 0:
         return None
     secrets = {k: full_env[k] for k in SECRET_ENV_VARS if full_env.get(k)} | dict(env)
@@ -239,28 +240,9 @@ async def _keep_tail(stream: asyncio.StreamReader | None, tail: bytearray) -> No
         del tail[:-_TAIL_BYTES]
 
 
-def _kill_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
 async def _stop_group(proc: asyncio.subprocess.Process, helpers: list[asyncio.Task[None]]) -> None:
-    """SIGTERM the group, SIGKILL it after KILL_GRACE, reap the leader, end the pipe readers.
-
-    The SIGKILL is sent even if this is cancelled while waiting (a second cancel during app
-    shutdown must not leave the group alive).
-    """
-    pgid = proc.pid  # start_new_session made the child the leader of its own group
-    _kill_group(pgid, signal.SIGTERM)
-    try:
-        await asyncio.wait_for(proc.wait(), KILL_GRACE)
-    except (TimeoutError, asyncio.CancelledError):
-        pass
-    finally:
-        # Always: the leader may have exited on SIGTERM while a grandchild ignores it.
-        _kill_group(pgid, signal.SIGKILL)
-    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-        await asyncio.wait_for(proc.wait(), KILL_GRACE)
+    """Stop the check's process group (see :func:`stop_group`), then end the pipe readers."""
+    await stop_group(proc)
     # With the group dead the pipes reach EOF, so the readers end and their transports close
     # now rather than at garbage collection (possibly after the loop is closed).
     with contextlib.suppress(asyncio.CancelledError):

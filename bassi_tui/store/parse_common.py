@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bassi_tui.store.models import TaskProblem
-from bassi_tui.store.yamlio import YamlError, YMap, YNode, YScalar, kind, load_yaml
+from bassi_tui.store.yamlio import YamlError, YMap, YNode, YScalar, YSeq, kind, load_yaml
 
 S = TypeVar("S", bound=str)
 T = TypeVar("T")
@@ -232,3 +232,31 @@ def read_choice(f: Field, report: Report, label: str, choices: Sequence[S]) -> S
         hint = ""
     report.add(f.line, f"{label}: {shown(f.node)} is not one of {', '.join(choices)}{hint}")
     return None
+
+
+def read_argv(f: Field, report: Report, label: str, example: str) -> tuple[str, ...] | None:
+    """An argv list of non-empty strings, run without a shell (``command``, ``expect.command``,
+    ``when.command``); ``example`` shows one in messages. Arguments may hold secrets: a bad
+    one is named by its number, never shown."""
+    if not isinstance(f.node, YSeq):
+        report.add(
+            f.line,
+            f"{label}: expected a list (argv), {example}; got {kind(f.node)}",
+        )
+        return None
+    if not f.node.items:
+        report.add(
+            f.line,
+            f"{label}: empty list; expected the program and its arguments, {example}",
+        )
+        return None
+    argv: list[str] = []
+    for number, item in enumerate(f.node.items, start=1):
+        if isinstance(item, YScalar) and not item.is_null and item.raw:
+            argv.append(item.raw)
+        else:
+            report.add(
+                item.line,
+                f"{label}: argument {number} is {kind(item)}; expected a non-empty string",
+            )
+    return tuple(argv) if len(argv) == len(f.node.items) else None

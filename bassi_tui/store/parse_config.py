@@ -37,6 +37,7 @@ from bassi_tui.store.parse_common import (
     given,
     load_mapping,
     opt,
+    read_argv,
     read_bool,
     read_choice,
     read_int,
@@ -46,7 +47,7 @@ from bassi_tui.store.parse_common import (
 from bassi_tui.store.parse_expect import read_expect
 from bassi_tui.store.parse_notify import read_notify
 from bassi_tui.store.parse_when import read_when
-from bassi_tui.store.yamlio import YMap, YScalar, YSeq, kind
+from bassi_tui.store.yamlio import YMap, YScalar, kind
 
 CONFIG_KEYS = (
     "timeout",
@@ -273,26 +274,4 @@ def _environment(f: Field, report: Report) -> dict[str, str] | None:
 
 
 def _command(f: Field, report: Report) -> tuple[str, ...] | None:
-    if not isinstance(f.node, YSeq):
-        report.add(
-            f.line, f"command: expected a list (argv), {_COMMAND_EXAMPLE}; got {kind(f.node)}"
-        )
-        return None
-    if not f.node.items:
-        report.add(
-            f.line,
-            f"command: empty list; expected the program and its arguments, {_COMMAND_EXAMPLE}",
-        )
-        return None
-    argv: list[str] = []
-    for number, item in enumerate(f.node.items, start=1):
-        # Source text, so `[sleep, 5]` and `[echo, yes]` pass what was written.
-        if isinstance(item, YScalar) and not item.is_null and item.raw:
-            argv.append(item.raw)
-        else:
-            # Arguments may hold secrets too: say which one, not what it is.
-            report.add(
-                item.line,
-                f"command: argument {number} is {kind(item)}; expected a non-empty string",
-            )
-    return tuple(argv) if len(argv) == len(f.node.items) else None
+    return read_argv(f, report, "command", _COMMAND_EXAMPLE)

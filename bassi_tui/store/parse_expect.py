@@ -25,10 +25,10 @@ from __future__ import annotations
 import re
 
 from bassi_tui.store.models import ExpectConfig
-from bassi_tui.store.parse_common import Field, Report, fields, opt, read_bool, read_int
+from bassi_tui.store.parse_common import Field, Report, fields, opt, read_argv, read_bool, read_int
 from bassi_tui.store.yamlio import YMap, YScalar, YSeq, kind
 
-__all__ = ["EXPECT_KEYS", "REGEX_FLAGS", "read_argv", "read_expect", "read_texts"]
+__all__ = ["EXPECT_KEYS", "REGEX_FLAGS", "read_expect", "read_texts"]
 
 EXPECT_KEYS = ("contains", "not_contains", "regex", "min_chars", "max_chars", "json", "command")
 
@@ -71,7 +71,12 @@ def read_expect(f: Field, report: Report) -> ExpectConfig | None:
         min_chars=min_chars,
         max_chars=max_chars,
         json=opt(got, "json", lambda x: read_bool(x, report, "expect.json"), d.json),
-        command=opt(got, "command", lambda x: read_argv(x, report), d.command),
+        command=opt(
+            got,
+            "command",
+            lambda x: read_argv(x, report, "expect.command", _COMMAND_EXAMPLE),
+            d.command,
+        ),
     )
 
 
@@ -125,31 +130,3 @@ def _regexes(f: Field, report: Report) -> tuple[str, ...] | None:
         else:
             good.append(pattern)
     return tuple(good) if good or not candidates else None
-
-
-def read_argv(f: Field, report: Report, prefix: str = "expect") -> tuple[str, ...] | None:
-    """``command``: an argv list of non-empty strings, run without a shell."""
-    if not isinstance(f.node, YSeq):
-        report.add(
-            f.line,
-            f"{prefix}.command: expected a list (argv), {_COMMAND_EXAMPLE}; got {kind(f.node)}",
-        )
-        return None
-    if not f.node.items:
-        report.add(
-            f.line,
-            f"{prefix}.command: empty list; expected the program and its arguments, "
-            f"{_COMMAND_EXAMPLE}",
-        )
-        return None
-    argv: list[str] = []
-    for number, item in enumerate(f.node.items, start=1):
-        if isinstance(item, YScalar) and not item.is_null and item.raw:
-            argv.append(item.raw)
-        else:
-            # Like config.yaml's own `command:`: name the argument, never show its value.
-            report.add(
-                item.line,
-                f"{prefix}.command: argument {number} is {kind(item)}; expected a non-empty string",
-            )
-    return tuple(argv) if len(argv) == len(f.node.items) else None

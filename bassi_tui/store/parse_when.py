@@ -15,8 +15,8 @@ reason; it costs no API call and is not a failure. A run started by a person (``
 from __future__ import annotations
 
 from bassi_tui.store.models import WhenConfig
-from bassi_tui.store.parse_common import Field, Report, fields, opt
-from bassi_tui.store.parse_expect import read_argv, read_texts
+from bassi_tui.store.parse_common import Field, Report, fields, opt, read_argv
+from bassi_tui.store.parse_expect import read_texts
 from bassi_tui.store.yamlio import YMap, kind
 
 __all__ = ["WHEN_KEYS", "read_when"]
@@ -38,5 +38,10 @@ def read_when(f: Field, report: Report) -> WhenConfig | None:
         file_changed=opt(
             got, "file_changed", lambda x: read_texts(x, report, "when"), d.file_changed
         ),
-        command=opt(got, "command", lambda x: read_argv(x, report, "when"), d.command),
+        command=opt(
+            got,
+            "command",
+            lambda x: read_argv(x, report, "when.command", 'e.g. ["python3", "is_open.py"]'),
+            d.command,
+        ),
     )
