@@ -287,9 +287,7 @@ class AgentRunner:
 
     async def warm(self) -> None:
         """Build this runner's HTTP client ahead of its first run (see :meth:`SdkClients.warm`)."""
-        api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
-        if api_key:
-            await self._clients.warm(api_key)
+        await self._clients.warm()
 
     async def aclose(self) -> None:
         """Close the HTTP clients opened on the running loop (call at shutdown)."""

@@ -171,12 +171,15 @@ class SdkClients:
             client = per_loop[ident] = self._build(api_key)
         return client
 
-    async def warm(self, api_key: str) -> None:
-        """Build the client for ``api_key`` on the running loop ahead of the first run.
+    async def warm(self) -> None:
+        """Build the client for ``$ANTHROPIC_API_KEY`` on the running loop before the first run.
 
         Building one loads the system's CA certificates (tens of milliseconds, more under load);
         done in a thread here, at start-up, it is not on the first run's way to the API.
         """
+        api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+        if not api_key:
+            return  # nothing to build: a run without a key fails before it needs a client
         per_loop = self._clients.setdefault(asyncio.get_running_loop(), {})
         ident = self._ident(api_key)
         if ident not in per_loop:
@@ -217,9 +220,7 @@ class AnthropicRunner:
 
     async def warm(self) -> None:
         """Build this runner's HTTP client ahead of its first run (see :meth:`SdkClients.warm`)."""
-        api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
-        if api_key:
-            await self._clients.warm(api_key)
+        await self._clients.warm()
 
     async def aclose(self) -> None:
         """Close the clients opened on the running loop (call at shutdown)."""
