@@ -108,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     nxt.add_argument("-n", type=int, default=5, metavar="N", help="how many (default 5)")
     run = sub.add_parser("run", parents=[common], help="run one task now, streaming its output")
     run.add_argument("task", metavar="TASK")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the expanded prompt and the config in effect; send nothing",
+    )
     stop = sub.add_parser(
         "stop", parents=[common], help="stop the instance that schedules the tasks dir"
     )
@@ -161,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
             from bassi_tui.commands import next_command
 
             return next_command(tasks_dir, args.task, args.n)
+        if args.dry_run:
+            from bassi_tui.commands import dry_run_command
+
+            return dry_run_command(tasks_dir, args.task)
         from bassi_tui.commands import run_command
 
         return run_command(tasks_dir, args.task)

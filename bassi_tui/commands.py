@@ -186,6 +186,27 @@ def next_command(tasks_dir: Path, name: str, n: int) -> int:
     return 0
 
 
+def dry_run_command(tasks_dir: Path, name: str) -> int:
+    """``run TASK --dry-run``: the prompt a run would send now (templates expanded, as the run
+    expands them) on stdout, the config in effect on stderr; nothing is sent or written."""
+    from bassi_tui.scheduler.details import config_lines
+    from bassi_tui.scheduler.runs import RunContext, dry_prompt
+
+    task = _find_task(tasks_dir, name)
+    if task is None:
+        return 2
+    if not task.ok:
+        _print_problems(task)
+        return 1
+    state = read_state(task.path, repair=False).state
+    print(dry_prompt(task, RunContext("manual"), state, local_now()), end="")
+    print(file=sys.stderr)
+    for key, value in config_lines(task.config, task.path):
+        _say(f"{key:<20}{value}")
+    _say(f"{name}: dry run, nothing sent")
+    return 0
+
+
 def run_command(tasks_dir: Path, name: str) -> int:
     """Run one task now, streaming its output to stdout; 0 only when the run succeeded.
 

@@ -709,6 +709,14 @@ class Engine:
             name, trigger, scheduled_for=scheduled_for, request_id=request_id
         )
 
+    def rerun(self, name: str, prompt: str) -> bool:
+        """Run ``name`` now with ``prompt`` as it is (``R``: a run's saved prompt again), as a
+        new manual run; False when it cannot run here (a monitor cannot pass a prompt on)."""
+        if self.role == "monitor":
+            self.say("warning", f"Task {name}: R works in the scheduling instance only", name)
+            return False
+        return self._runs.start_run(name, "manual", prompt=prompt)
+
     def run_catch_up(self, name: str, slot: datetime) -> None:
         """Run a fire missed while no instance scheduled (missed_task_policy: catchup)."""
         self.start_run(name, "catchup", scheduled_for=slot)

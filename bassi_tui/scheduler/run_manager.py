@@ -134,6 +134,7 @@ class RunManager:
         scheduled_for: datetime | None = None,
         request_id: str | None = None,
         upstream: RunRecord | None = None,
+        prompt: str | None = None,
     ) -> bool:
         """Start a run subject to the task's overlap policy; True when it started or queued.
 
@@ -153,6 +154,7 @@ class RunManager:
             request_id=request_id,
             schedule_key=schedule_key(task.schedule),
             upstream=upstream,
+            prompt=prompt,
         )
         if (pid := task_run_holder(task.path.parent, name)) is not None:
             # `bassi-tui run` runs it in another process: an overlap whatever the policy says

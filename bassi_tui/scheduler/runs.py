@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import logging
 import os
 import secrets
@@ -33,7 +34,8 @@ from bassi_tui.executor.template import after_variables, expand_prompt, template
 from bassi_tui.scheduler.events import EngineEvent, RunOutput, RunRetrying
 from bassi_tui.scheduler.judging import Verdict, judge
 from bassi_tui.scheduler.triggers import resolve_zone
-from bassi_tui.store.models import Task, TaskConfig, Trigger
+from bassi_tui.store.atomic import atomic_write_text
+from bassi_tui.store.models import Task, TaskConfig, Trigger, config_digest
 from bassi_tui.store.records import RunRecord, TaskState
 from bassi_tui.store.recovery import HOST
 from bassi_tui.store.results import ResultWriter, write_run
@@ -70,6 +72,8 @@ class RunContext:
     waited: float | None = None
     #: The upstream run that started this one (``type: after``): its result reaches the prompt.
     upstream: RunRecord | None = None
+    #: A prompt to send as it is (``R``: a run's saved prompt again), instead of the task's.
+    prompt: str | None = None
     #: The run's id, once it has begun (the run manager cancels a run by it).
     run_id: str | None = None
     #: Set by the run manager before it cancels the run for a person (``x``): the run is then
@@ -152,17 +156,42 @@ class _Begun:
     writer: ResultWriter | None
     record: RunRecord
     failure: OSError | None = None  # the files could not be made
+    prompt: str = ""  # the prompt as sent (templates expanded)
+
+
+def dry_prompt(task: Task, ctx: RunContext, before: TaskState, started: datetime) -> str:
+    """The prompt a run sends: the saved one of a rerun, else the task's, expanded (blocking:
+    a run started by an upstream reads its output). ``run --dry-run`` prints it."""
+    if ctx.prompt is not None:
+        return ctx.prompt
+    assert task.prompt is not None
+    zone = resolve_zone(task.schedule) if task.schedule is not None else None
+    variables = template_variables(
+        task.name, started, before.last_run, before.last_success, zone=zone
+    )
+    if ctx.upstream is not None:
+        variables |= after_variables(ctx.upstream)
+    return expand_prompt(task.prompt, variables)
 
 
 def _begin(task: Task, ctx: RunContext, record: RunRecord) -> _Begun:
-    """The state before the run, then its files (blocking I/O, in a thread): one thread hop, as
-    runs start in bursts. When the files cannot be made, the error comes with the state read."""
+    """The state before the run, the prompt it sends, then its files (blocking I/O, in a
+    thread): one thread hop, as runs start in bursts. When the files cannot be made, the error
+    comes with the state read."""
     before = _read_before(task, ctx)
+    assert record.start is not None
+    prompt = dry_prompt(task, ctx, before, record.start)
+    record = record.replace(
+        prompt_sha256=hashlib.sha256(prompt.encode("utf-8")).hexdigest(),
+        config_sha256=config_digest(task.config),
+    )
     try:
         writer, opened = _open_files(task, ctx, record)
+        # The exact prompt beside the result: what produced it, and what R sends again.
+        atomic_write_text(opened.prompt_file, prompt, durable=False)
     except OSError as exc:
-        return _Begun(before, None, record, exc)
-    return _Begun(before, writer, opened)
+        return _Begun(before, None, record, exc, prompt)
+    return _Begun(before, writer, opened, prompt=prompt)
 
 
 def _record_state(task: Task, ctx: RunContext, record: RunRecord) -> TaskState:
@@ -266,7 +295,7 @@ async def execute_run(
     try:
         begun, stopping = await _complete(_begin, task, ctx, record)
         cancelled = cancelled or stopping
-        before = begun.before
+        before, prompt = begun.before, begun.prompt
         if begun.failure is not None:
             raise begun.failure
         writer, record = begun.writer, begun.record
@@ -293,15 +322,9 @@ async def execute_run(
             raise OutputError(f"cannot write the result file: {exc}") from exc
         emit(RunOutput(task.name, run_id, text))
 
-    zone = resolve_zone(task.schedule) if task.schedule is not None else None
-    variables = template_variables(
-        task.name, started, before.last_run, before.last_success, zone=zone
-    )
-    if ctx.upstream is not None:
-        variables |= await asyncio.to_thread(after_variables, ctx.upstream)
     request = RunRequest(
         task.name,
-        expand_prompt(task.prompt, variables),
+        prompt,
         config,
         task_dir=task.path,
         transcript=record.transcript_file,

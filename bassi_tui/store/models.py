@@ -6,6 +6,8 @@ only say what a valid task looks like once it has been read.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, time
@@ -385,3 +387,9 @@ class Task:
     def state_file(self) -> Path:
         """This task's last_run.json."""
         return self.path / STATE_FILE
+
+
+def config_digest(config: TaskConfig) -> str:
+    """A short digest of everything in ``config`` (environment values too, which it never
+    shows): two runs with the same digest ran under the same config."""
+    return hashlib.sha256(repr(dataclasses.astuple(config)).encode("utf-8")).hexdigest()[:16]

@@ -26,6 +26,8 @@ from bassi_tui.store.models import RESULTS_DIR, task_path
 
 #: An agent run's transcript, beside its metadata: ``<stem>.transcript.jsonl``.
 TRANSCRIPT_SUFFIX = ".transcript.jsonl"
+#: The exact prompt a run sent, beside its metadata: ``<stem>.prompt.txt``.
+PROMPT_SUFFIX = ".prompt.txt"
 #: last_run.json keeps this many history entries, newest first.
 HISTORY_LIMIT = 20
 
@@ -170,6 +172,8 @@ _RUN_KEYS = (
     "change",
     "notifications",
     "waited",
+    "prompt_sha256",
+    "config_sha256",
 )
 
 
@@ -221,6 +225,10 @@ class RunRecord:
     notifications: tuple[SentNotice, ...] = ()
     #: Seconds the run waited for a place under bassi.yaml ``max_concurrent`` (None: none).
     waited: float | None = None
+    #: SHA-256 of the prompt as sent (kept whole in ``<stem>.prompt.txt``).
+    prompt_sha256: str | None = None
+    #: A digest of the config in effect (bassi.yaml defaults and templates applied).
+    config_sha256: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -241,6 +249,11 @@ class RunRecord:
     def written_file(self, written: WrittenFile) -> Path:
         """Where a file the agent wrote is: under its workdir, relative to the task folder."""
         return task_path(self.meta_file.parent.parent, self.workdir or ".") / written.path
+
+    @property
+    def prompt_file(self) -> Path:
+        """Where the exact prompt the run sent is (``<stem>.prompt.txt``)."""
+        return self.meta_file.with_name(f"{self.stem}{PROMPT_SUFFIX}")
 
     @property
     def transcript_file(self) -> Path:
@@ -296,6 +309,9 @@ class RunRecord:
             data["notifications"] = [notice.to_json() for notice in self.notifications]
         if self.waited is not None:
             data["waited"] = self.waited
+        if self.prompt_sha256 is not None:
+            data["prompt_sha256"] = self.prompt_sha256
+            data["config_sha256"] = self.config_sha256
         for key, value in self.extra.items():
             data.setdefault(key, value)
         return data
@@ -337,6 +353,8 @@ class RunRecord:
             change=_str(data.get("change")),
             notifications=_notices(data.get("notifications")),
             waited=_num(data.get("waited")),
+            prompt_sha256=_str(data.get("prompt_sha256")),
+            config_sha256=_str(data.get("config_sha256")),
             extra={k: v for k, v in data.items() if k not in _RUN_KEYS},
         )
 

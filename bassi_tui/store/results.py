@@ -177,7 +177,12 @@ def prune_results(
             continue
         if record.running or record.meta_file in protected:
             continue
-        for path in (record.output_file, record.transcript_file, record.meta_file):
+        for path in (
+            record.output_file,
+            record.transcript_file,
+            record.prompt_file,
+            record.meta_file,
+        ):
             if path is not None and path not in protected:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()

@@ -157,6 +157,14 @@ class BassiApp(ResultActionsApp, TaskActionsApp):
             tooltip="Details: full errors, config in effect, next fires, files, changes",
         ),
         Binding(
+            "R",
+            "rerun",
+            "Run again",
+            id="result.rerun",
+            show=False,
+            tooltip="Run the shown run's exact prompt again, as a new run",
+        ),
+        Binding(
             "o",
             "open_pager",
             "Pager",

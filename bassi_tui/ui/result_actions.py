@@ -83,6 +83,39 @@ class ResultActionsApp(App[None]):
             )
         self.call_from_thread(self.push_screen, DetailsScreen(details, shown, diff))
 
+    def action_rerun(self) -> None:
+        """Run the shown run's saved prompt again, as a new manual run of its task."""
+        name, shown, _ = self._shown()
+        if name is None or shown is None:
+            self.notify("No run to run again.", severity="warning")
+            return
+        self._rerun(name, shown)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="rerun",
+        description="read a run's prompt",
+        exit_on_error=False,
+    )
+    def _rerun(self, name: str, shown: RunRecord) -> None:
+        try:
+            prompt = shown.prompt_file.read_text(encoding="utf-8")
+        except OSError:
+            self.call_from_thread(
+                self.notify,
+                "This run kept no prompt (it is older than saved prompts).",
+                severity="warning",
+            )
+            return
+        self.call_from_thread(self._send_again, name, shown.stem, prompt)
+
+    def _send_again(self, name: str, stem: str, prompt: str) -> None:
+        if self.engine.rerun(name, prompt):
+            self.notify(f"Running {name} again with the prompt of {stem}…", timeout=3)
+        else:
+            self.notify(f"{name} did not start: see the log (l).", severity="warning")
+
     def action_open_pager(self) -> None:
         """Open the shown run's output in ``$PAGER`` (the app keeps scheduling meanwhile)."""
         _, shown, _ = self._shown()
