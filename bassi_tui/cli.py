@@ -1,8 +1,10 @@
 """Command line: parse arguments, build the engine, then run the app, headless loop or a command.
 
     bassi-tui [--tasks-dir DIR] [--log-file PATH] [--headless] [--demo] [--poll]
-    bassi-tui check [DIR]
-    bassi-tui next TASK [-n N]
+    bassi-tui check [DIR] [--json]
+    bassi-tui next TASK [-n N] [--json]
+    bassi-tui list [--json]
+    bassi-tui stats [TASK] [--days N] [--json]
     bassi-tui run TASK
     bassi-tui stop [--timeout S]
     bassi-tui service install|uninstall|status
@@ -103,9 +105,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     check = sub.add_parser("check", parents=[common], help="validate every task folder")
     check.add_argument("dir", nargs="?", metavar="DIR", help="tasks dir to check")
+    check.add_argument("--json", action="store_true", help="print one JSON document")
     nxt = sub.add_parser("next", parents=[common], help="show a task's next fire times")
     nxt.add_argument("task", metavar="TASK")
     nxt.add_argument("-n", type=int, default=5, metavar="N", help="how many (default 5)")
+    nxt.add_argument("--json", action="store_true", help="print one JSON document")
+    listing = sub.add_parser("list", parents=[common], help="every task: next, last, runs, cost")
+    listing.add_argument("--json", action="store_true", help="print one JSON document")
+    stats = sub.add_parser(
+        "stats", parents=[common], help="runs, success rate, durations, tokens, cost per day"
+    )
+    stats.add_argument("task", nargs="?", metavar="TASK", help="one task (default: all)")
+    stats.add_argument("--days", type=int, default=7, metavar="N", help="how many days (7)")
+    stats.add_argument("--json", action="store_true", help="print one JSON document")
     run = sub.add_parser("run", parents=[common], help="run one task now, streaming its output")
     run.add_argument("task", metavar="TASK")
     run.add_argument(
@@ -156,12 +168,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         from bassi_tui.commands import check_command
 
+        if args.json:
+            from bassi_tui.commands_status import check_json_command
+
+            return check_json_command(resolve_tasks_dir(args.dir or tasks_arg))
         return check_command(resolve_tasks_dir(args.dir or tasks_arg))
+    if args.command in ("list", "stats"):
+        return _status_command(args, resolve_tasks_dir(tasks_arg))
     if args.command in ("next", "run"):
         tasks_dir = resolve_tasks_dir(tasks_arg)
         # next only reads; run writes (its result, last_run.json, the lock). Neither creates.
         if _usable_tasks_dir(tasks_dir, create=False, write=args.command == "run") is None:
             return EXIT_USAGE
+        if args.command == "next" and args.json:
+            from bassi_tui.commands_status import next_json_command
+
+            return next_json_command(tasks_dir, args.task, args.n)
         if args.command == "next":
             from bassi_tui.commands import next_command
 
@@ -252,6 +274,17 @@ def _read_ahead(tasks_dir: Path) -> tuple[InstanceLock, Preload | None]:
 
     lock = InstanceLock(tasks_dir)  # main has checked the dir (there, a folder, writable)
     return lock, Preload.begin(tasks_dir, recover=lock.try_acquire())
+
+
+def _status_command(args: argparse.Namespace, tasks_dir: Path) -> int:
+    """``list`` and ``stats``: see :mod:`bassi_tui.commands_status`. They only read."""
+    from bassi_tui import commands_status
+
+    if _usable_tasks_dir(tasks_dir, create=False, write=False) is None:
+        return EXIT_USAGE
+    if args.command == "list":
+        return commands_status.list_command(tasks_dir, as_json=args.json)
+    return commands_status.stats_command(tasks_dir, args.task, args.days, as_json=args.json)
 
 
 def _stay_up_command(args: argparse.Namespace, tasks_arg: str | None) -> int:

@@ -36,6 +36,7 @@ from bassi_tui.store.inert import inert, inert_output
 from bassi_tui.store.loading import list_task_folders
 from bassi_tui.store.models import Task, TaskProblem
 from bassi_tui.store.parse import load_task, read_task
+from bassi_tui.store.prices import PriceTable
 from bassi_tui.store.records import RunRecord
 from bassi_tui.store.results import iter_results_newest, read_run
 from bassi_tui.store.settings import read_settings
@@ -221,7 +222,8 @@ def run_command(tasks_dir: Path, name: str) -> int:
     if not task.ok:
         _print_problems(task)
         return 1
-    if settings_problems := _read_defaults(task.path.parent)[1]:
+    _, settings, settings_problems = read_settings(task.path.parent)
+    if settings_problems:
         # Without its defaults the task may run without its channels or environment.
         _print_settings_problems(settings_problems)
         _say(f"{task.name}: not run: {BASSI_FILE} has problems; `bassi-tui check` lists them")
@@ -240,12 +242,12 @@ def run_command(tasks_dir: Path, name: str) -> int:
             run_lock.release()
             return _run_through_scheduler(tasks_dir, task, instance)
         instance.release()
-        return _run_here(task)
+        return _run_here(task, settings.prices)
     finally:
         run_lock.release()
 
 
-def _run_here(task: Task) -> int:
+def _run_here(task: Task, prices: PriceTable) -> int:
     """Run ``task`` in this process; SIGINT, SIGTERM and SIGHUP record it as interrupted."""
     name = task.name
     output = _Output()
@@ -259,7 +261,7 @@ def _run_here(task: Task) -> int:
             _say(f"attempt {event.attempt} failed ({event.error}); retrying in {event.delay:.1f} s")
 
     stopped_by: list[int] = []
-    outcome = asyncio.run(_run_until_signal(task, emit, stopped_by))
+    outcome = asyncio.run(_run_until_signal(task, emit, stopped_by, prices))
     finished = outcome.record
     if stopped_by:
         signum = stopped_by[0]
@@ -282,7 +284,9 @@ async def _tell(task: Task, outcome: Outcome) -> None:
     await tell(task, outcome.record, outcome.state, say=say, diff_head=outcome.diff_head)
 
 
-async def _run_until_signal(task: Task, emit: Emit, stopped_by: list[int]) -> Outcome:
+async def _run_until_signal(
+    task: Task, emit: Emit, stopped_by: list[int], prices: PriceTable
+) -> Outcome:
     """The run, cancelled (and so recorded as interrupted) by a stop signal."""
     from bassi_tui.scheduler.runs import RunContext, execute_run  # the executors: only for `run`
 
@@ -298,7 +302,7 @@ async def _run_until_signal(task: Task, emit: Emit, stopped_by: list[int]) -> Ou
     try:
         return await execute_run(
             task,
-            RunContext("manual", keep_next_run=True),
+            RunContext("manual", keep_next_run=True, prices=prices),
             emit,
             clock=local_now,
             on_started=lambda record: emit(RunStarted(task.name, record)),

@@ -405,6 +405,7 @@ class Engine:
         elif got.recovered:
             self.say("info", f"{BASSI_FILE} is valid again")
         self._runs.gate.set_limit(self._settings.settings.max_concurrent)
+        self._runs.prices = self._settings.settings.prices
         return got.changed
 
     async def _reload_every_task(self) -> None:

@@ -37,6 +37,7 @@ from bassi_tui.scheduler.runs import Outcome, RunContext, execute_run
 from bassi_tui.scheduler.telling import previous_status, tell
 from bassi_tui.scheduler.triggers import schedule_key
 from bassi_tui.store.models import Task, Trigger
+from bassi_tui.store.prices import PRICES, PriceTable
 from bassi_tui.store.records import RunRecord, TaskState
 from bassi_tui.store.results import prune_results
 from bassi_tui.store.state import update_state
@@ -87,6 +88,8 @@ class RunManager:
         self._closed = False
         #: bassi.yaml ``max_concurrent`` across every task (no limit until the engine sets one).
         self.gate = RunGate()
+        #: bassi.yaml ``prices:`` over the shipped table (the engine sets it when it reads it).
+        self.prices: PriceTable = PRICES
         self._waiting_since: dict[str, datetime] = {}
 
     @property
@@ -155,6 +158,7 @@ class RunManager:
             schedule_key=schedule_key(task.schedule),
             upstream=upstream,
             prompt=prompt,
+            prices=self.prices,
         )
         if (pid := task_run_holder(task.path.parent, name)) is not None:
             # `bassi-tui run` runs it in another process: an overlap whatever the policy says

@@ -23,7 +23,7 @@ import logging
 import os
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -36,6 +36,7 @@ from bassi_tui.scheduler.judging import Verdict, judge
 from bassi_tui.scheduler.triggers import resolve_zone
 from bassi_tui.store.atomic import atomic_write_text
 from bassi_tui.store.models import Task, TaskConfig, Trigger, config_digest
+from bassi_tui.store.prices import PRICES, PriceTable, run_cost
 from bassi_tui.store.records import RunRecord, TaskState
 from bassi_tui.store.recovery import HOST
 from bassi_tui.store.results import ResultWriter, write_run
@@ -79,6 +80,8 @@ class RunContext:
     #: Set by the run manager before it cancels the run for a person (``x``): the run is then
     #: recorded ``cancelled`` with this as its error, not ``interrupted``, and not passed on.
     cancelled_by: str | None = None
+    #: Model -> price, to put a cost on the run (bassi.yaml ``prices:`` over the shipped table).
+    prices: PriceTable = field(default_factory=lambda: PRICES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,6 +419,15 @@ async def execute_run(
         )
     if verdict is not None and status == "success":
         finished = finished.replace(changed=verdict.changed, change=verdict.change)
+    cost, cost_note = run_cost(
+        finished.model if finished.executor in ("anthropic", "agent") else None,
+        ctx.prices,
+        input_tokens=finished.input_tokens,
+        output_tokens=finished.output_tokens,
+        cache_read_tokens=finished.cache_read_input_tokens,
+        cache_write_tokens=finished.cache_creation_input_tokens,
+    )
+    finished = finished.replace(cost_usd=cost, cost_note=cost_note)
     outcome, stopped = await _complete(_finish, task, ctx, writer, finished, before)
     stopped = stopped and not by_person()
     diff_head = verdict.diff_head if verdict is not None else None

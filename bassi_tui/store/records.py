@@ -174,6 +174,8 @@ _RUN_KEYS = (
     "waited",
     "prompt_sha256",
     "config_sha256",
+    "cost_usd",
+    "cost_note",
 )
 
 
@@ -229,6 +231,10 @@ class RunRecord:
     prompt_sha256: str | None = None
     #: A digest of the config in effect (bassi.yaml defaults and templates applied).
     config_sha256: str | None = None
+    #: What the run's tokens cost in US dollars, at the prices in force (None: not priced).
+    cost_usd: float | None = None
+    #: Why a run with tokens has no cost (its model has no price).
+    cost_note: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -312,6 +318,10 @@ class RunRecord:
         if self.prompt_sha256 is not None:
             data["prompt_sha256"] = self.prompt_sha256
             data["config_sha256"] = self.config_sha256
+        if self.cost_usd is not None:
+            data["cost_usd"] = self.cost_usd
+        if self.cost_note is not None:
+            data["cost_note"] = self.cost_note
         for key, value in self.extra.items():
             data.setdefault(key, value)
         return data
@@ -355,6 +365,8 @@ class RunRecord:
             waited=_num(data.get("waited")),
             prompt_sha256=_str(data.get("prompt_sha256")),
             config_sha256=_str(data.get("config_sha256")),
+            cost_usd=_num(data.get("cost_usd")),
+            cost_note=_str(data.get("cost_note")),
             extra={k: v for k, v in data.items() if k not in _RUN_KEYS},
         )
 

@@ -11,10 +11,16 @@ The file is optional and sits next to the task folders. Today it holds two keys:
     SSH connection dropped, the tmux session was killed), it hands the schedules over to a
     detached ``bassi-tui --headless`` (see :mod:`~bassi_tui.scheduler.handover`); false makes
     it stop scheduling instead, as ``q`` does.
+``max_concurrent:``
+    at most this many runs at once across every task.
+``prices:``
+    ``MODEL: {input: .., output: .., cache_read: .., cache_write: ..}``, US dollars per million
+    tokens, over the shipped table of :mod:`~bassi_tui.store.prices` key by key: a model the
+    table knows may set one price (the others stay as shipped); a new one needs ``input`` and
+    ``output`` (its cache prices default to 0.1 x and 1.25 x the input price).
 
-DESIGN.md plans ``max_concurrent``, ``prices`` and ``workers`` here too. Each will be one more
-field of :class:`Settings` and one more line in :func:`parse_settings`; until then they are
-problems that say so, and any other key is unknown, with a "did you mean".
+DESIGN.md plans ``workers`` here too; until then it is a problem that says so, and any other
+key is unknown, with a "did you mean".
 
 ``defaults:`` is validated on its own, as a config.yaml would be (with no task folder, so its
 agent paths are checked as written); any problem makes the whole file broken. A broken
@@ -25,7 +31,7 @@ config.yaml: no message here or in the config reader contains one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bassi_tui.store.defaults import BASSI_FILE, Defaults, relocated, tagged
@@ -39,9 +45,11 @@ from bassi_tui.store.parse_common import (
     opt,
     read_bool,
     read_int,
+    read_number,
 )
 from bassi_tui.store.parse_config import CONFIG_KEYS, parse_config
-from bassi_tui.store.yamlio import YAML_MAX_BYTES, YMap, kind
+from bassi_tui.store.prices import PRICES, Price, PriceTable
+from bassi_tui.store.yamlio import YAML_MAX_BYTES, YMap, YScalar, kind
 
 __all__ = [
     "BASSI_FILE",
@@ -53,13 +61,16 @@ __all__ = [
     "read_settings",
 ]
 
-TOP_KEYS = ("defaults", "handover", "max_concurrent")
+TOP_KEYS = ("defaults", "handover", "max_concurrent", "prices")
 """The keys bassi.yaml may hold today."""
 
 _LATER = {
     name: f"'{name}' is planned for bassi.yaml but not supported by this version yet"
-    for name in ("prices", "workers")
+    for name in ("workers",)
 }
+
+PRICE_KEYS = ("input", "output", "cache_read", "cache_write")
+"""The keys of one model's entry under ``prices:`` (US dollars per million tokens)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +85,8 @@ class Settings:
     handover: bool = True
     #: At most this many runs at once across every task (None: no limit).
     max_concurrent: int | None = None
+    #: Model -> price: the shipped table with bassi.yaml ``prices:`` over it.
+    prices: PriceTable = field(default_factory=lambda: PRICES)
 
 
 def parse_settings(text: str) -> tuple[Settings, list[TaskProblem]]:
@@ -91,7 +104,8 @@ def parse_settings(text: str) -> tuple[Settings, list[TaskProblem]]:
     limit = opt(
         got, "max_concurrent", lambda f: read_int(f, report, "max_concurrent", minimum=1), None
     )
-    settings = Settings(defaults=defaults, handover=handover, max_concurrent=limit)
+    prices = opt(got, "prices", lambda f: _prices(f, report), PRICES)
+    settings = Settings(defaults=defaults, handover=handover, max_concurrent=limit, prices=prices)
     return settings, relocated(report.sorted())
 
 
@@ -109,6 +123,61 @@ def _defaults(f: Field, report: Report) -> Defaults | None:
     for problem in found:
         report.add(problem.line, f"defaults: {problem.message}")
     return defaults
+
+
+def _prices(f: Field, report: Report) -> PriceTable | None:
+    """``prices:`` over the shipped table; None (the shipped table) when nothing is valid."""
+    example = "a mapping of model names to {input: USD per million tokens, output: ...}"
+    if not isinstance(f.node, YMap):
+        report.add(f.line, f"prices: expected {example}, got {kind(f.node)}")
+        return None
+    table = dict(PRICES)
+    seen: dict[str, int] = {}
+    for key, node in f.node.entries:
+        model = key.raw
+        if model in seen:
+            report.add(key.line, f"duplicate model 'prices.{model}' (first on line {seen[model]})")
+            continue
+        seen[model] = key.line
+        if (price := _price(model, Field(model, key.line, node), report)) is not None:
+            table[model] = price
+    return table
+
+
+def _price(model: str, f: Field, report: Report) -> Price | None:
+    """One model's entry: over its shipped price, or a new one with ``input`` and ``output``."""
+    label = f"prices.{model}"
+    if not isinstance(f.node, YMap):
+        got = kind(f.node)
+        report.add(f.line, f"{label}: expected a mapping of {', '.join(PRICE_KEYS)}, got {got}")
+        return None
+    found = len(report.problems)
+    got_keys = fields(f.node, PRICE_KEYS, report, prefix=f"{label}.")
+    values: dict[str, float] = {}
+    for name, entry in got_keys.items():
+        if isinstance(entry.node, YScalar) and entry.node.is_null:
+            report.add(entry.line, f"{label}.{name}: expected a number >= 0, got nothing")
+        elif (value := read_number(entry, report, f"{label}.{name}", minimum=0)) is not None:
+            values[name] = value
+    if len(report.problems) > found:  # a typo or a bad value: say that, not what is missing
+        return None
+    base = PRICES.get(model)
+    if base is None:
+        missing = [name for name in ("input", "output") if name not in values]
+        if missing:
+            report.add(
+                f.line,
+                f"{label}: a model with no shipped price needs {' and '.join(missing)} "
+                "(USD per million tokens)",
+            )
+            return None
+        base = Price.listed(values["input"], values["output"])
+    return Price(
+        values.get("input", base.input),
+        values.get("output", base.output),
+        values.get("cache_read", base.cache_read),
+        values.get("cache_write", base.cache_write),
+    )
 
 
 Fingerprint = bytes | str | None

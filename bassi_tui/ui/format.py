@@ -229,6 +229,15 @@ def size(nbytes: int) -> str:
     return f"{nbytes / 1024 / 1024:.1f} MB"
 
 
+def cost(usd: float) -> str:
+    """``$0.0123`` under a dollar, ``$1.23`` from one, ``<$0.0001`` for a sliver."""
+    if usd <= 0:
+        return "$0"
+    if usd < 0.0001:
+        return "<$0.0001"
+    return f"${usd:.4f}" if usd < 1 else f"${usd:,.2f}"
+
+
 def rate(success: int, failure: int) -> str:
     """``92% ok`` over finished runs, or an empty string before the first one."""
     done = success + failure

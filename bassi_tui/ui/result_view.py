@@ -307,6 +307,10 @@ class ResultView(Vertical):
             parts.append(
                 (f" · {record.turns} turn{'s' if record.turns != 1 else ''}", "$text-muted")
             )
+        if record.cost_usd is not None:
+            parts.append((f" · {fmt.cost(record.cost_usd)}", "$text-muted"))
+        elif record.cost_note is not None:
+            parts.append((" · cost unknown", "$text-muted"))
         if record.running:
             parts.append((" · still running", TONE_STYLES["running"]))
         if record.change is not None:

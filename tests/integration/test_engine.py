@@ -171,7 +171,8 @@ async def test_engine_writes_never_trigger_a_reload(engine: Engine) -> None:
     for _ in range(3):
         assert engine.run_now("quiet")
         await events.wait_for(finished("quiet"), after=events.mark())
-    assert len(list((engine.tasks_dir / "quiet" / "results").iterdir())) == 6
+    # Each run writes its output, its metadata and the prompt it sent.
+    assert len(list((engine.tasks_dir / "quiet" / "results").iterdir())) == 9
     # A real edit is the barrier: any reload caused by the runs' writes would come before it.
     mark = events.mark()
     write_atomic(engine.tasks_dir / "quiet" / "prompt.txt", "changed")

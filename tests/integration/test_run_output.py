@@ -84,7 +84,9 @@ def assert_inert_on_terminal(shown: bytes) -> None:
 
 
 def result_bytes(task: Path) -> bytes:
-    [output] = [p for p in (task / "results").iterdir() if p.suffix == ".txt"]
+    [output] = [
+        p for p in (task / "results").iterdir() if p.suffix == ".txt" and ".prompt" not in p.name
+    ]
     return output.read_bytes()
 
 

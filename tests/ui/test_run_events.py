@@ -170,14 +170,24 @@ async def test_f_shows_the_files_an_agent_wrote_then_the_output_again(tasks_dir:
         {"path": "_RESULTS_FROM_AGENT/b.txt", "bytes": 12},
     ]
     write_run(
-        folder, T0, "success", "the agent's answer\n", turns=2, workdir="workspace", files=files
+        folder,
+        T0,
+        "success",
+        "the agent's answer\n",
+        turns=2,
+        workdir="workspace",
+        files=files,
+        cost_usd=0.0126,
     )
     app = BassiApp(tasks_dir, engine=Engine(tasks_dir, watch=False))
     async with app.run_test(size=SIZE) as pilot:
         text = app.query_one(BigText)
         await wait_until(pilot, lambda: "the agent's answer" in text_of(text), "the output")
         facts = str(app.query_one("#run-facts").render())
-        assert "2 turns" in facts and "wrote 2 files: _RESULTS_FROM_AGENT/a.md (13 B)" in facts
+        assert (
+            "2 turns · $0.0126" in facts
+            and "wrote 2 files: _RESULTS_FROM_AGENT/a.md (13 B)" in facts
+        )
         await pilot.press("f")
         await wait_until(pilot, lambda: "# first file" in text_of(text), "the first file")
         await pilot.press("f")

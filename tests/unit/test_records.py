@@ -26,12 +26,12 @@ def eight_runs(folder: Path) -> None:
 
 
 def test_a_run_record_round_trips_and_keeps_unknown_keys(tmp_path: Path) -> None:
-    meta = write_run(tmp_path, T0, "success", "text", input_tokens=12, cost_usd=0.5)
+    meta = write_run(tmp_path, T0, "success", "text", input_tokens=12, budget_left_usd=0.5)
     record = read_run(meta)
     assert record is not None
     assert (record.status, record.start, record.input_tokens) == ("success", T0, 12)
     assert record.output_file == tmp_path / "results" / f"{meta.stem}.txt"
-    assert record.extra == {"cost_usd": 0.5}  # a newer version's key survives a rewrite
+    assert record.extra == {"budget_left_usd": 0.5}  # a newer version's key survives a rewrite
     again = RunRecord.from_json(record.to_json(), meta)
     assert again == record
 
