@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import dataclasses
 import sys
 import time
 from datetime import UTC, datetime
@@ -31,11 +30,10 @@ from bassi_tui.scheduler.triggers import (
 )
 from bassi_tui.scheduler.views import KEY_MISSING_WARNING, key_missing
 from bassi_tui.store.defaults import BASSI_FILE, Defaults
-from bassi_tui.store.dependencies import dependency_problems
 from bassi_tui.store.inert import inert, inert_output
 from bassi_tui.store.loading import list_task_folders
 from bassi_tui.store.models import Task, TaskProblem
-from bassi_tui.store.parse import load_task, read_task
+from bassi_tui.store.parse import load_task, read_tasks
 from bassi_tui.store.prices import PriceTable
 from bassi_tui.store.records import RunRecord
 from bassi_tui.store.results import iter_results_newest, read_run
@@ -120,12 +118,8 @@ def check_command(tasks_dir: Path) -> int:
     shared: dict[TaskProblem, list[str]] = {}  # a template's problem: the tasks it breaks
     extended: set[str] = set()
     broken = 0
-    read = {name: read_task(tasks_dir / name, defaults, templates) for name in names}
-    # `after:` needs every task: an unknown task or a cycle breaks the task that names it.
-    chains = dependency_problems({name: task for name, (task, _) in read.items()})
-    for name, (task, chain) in read.items():
-        if name in chains:
-            task = dataclasses.replace(task, problems=task.problems + chains[name])
+    for task, chain in read_tasks(tasks_dir, names, defaults, templates):
+        name = task.name
         extended.update(chain)
         if task.problems:
             broken += 1

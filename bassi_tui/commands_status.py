@@ -46,11 +46,10 @@ from bassi_tui.scheduler.triggers import (
     resolve_zone,
 )
 from bassi_tui.scheduler.views import KEY_MISSING_WARNING, key_missing
-from bassi_tui.store.dependencies import dependency_problems
 from bassi_tui.store.inert import inert
 from bassi_tui.store.loading import list_task_folders
 from bassi_tui.store.models import Task, TaskProblem
-from bassi_tui.store.parse import read_task
+from bassi_tui.store.parse import read_tasks
 from bassi_tui.store.records import RunRecord, TaskState
 from bassi_tui.store.results import iter_results_newest
 from bassi_tui.store.settings import read_settings
@@ -127,14 +126,7 @@ def _load_all(
     defaults = None if problems else settings.defaults
     if templates is None:
         templates = read_templates(tasks_dir)
-    read = {name: read_task(tasks_dir / name, defaults, templates) for name in names}
-    chains = dependency_problems({name: task for name, (task, _) in read.items()})
-    return [
-        (dataclasses.replace(task, problems=task.problems + chains[name]), chain)
-        if name in chains
-        else (task, chain)
-        for name, (task, chain) in read.items()
-    ]
+    return read_tasks(tasks_dir, names, defaults, templates)
 
 
 def _cost(record: RunRecord) -> float | None:

@@ -17,11 +17,14 @@ someone else controls:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 from bassi_tui.store.defaults import Defaults
+from bassi_tui.store.dependencies import dependency_problems
 from bassi_tui.store.models import (
     CONFIG_FILE,
     PROMPT_FILE,
@@ -167,6 +170,25 @@ def read_task(
         problems=tuple(problems),
     )
     return task, base.chain if base is not None else ()
+
+
+def read_tasks(
+    tasks_dir: Path,
+    names: Sequence[str],
+    defaults: Defaults | None = None,
+    templates: Templates | None = None,
+) -> list[tuple[Task, tuple[str, ...]]]:
+    """Every named task as the engine reads it (:func:`read_task`), with what is wrong with its
+    ``after:`` among its problems (an unknown task, a cycle: that needs every task), and the
+    templates each extends. For ``check`` and the status commands."""
+    read = {name: read_task(tasks_dir / name, defaults, templates) for name in names}
+    chains = dependency_problems({name: task for name, (task, _) in read.items()})
+    return [
+        (dataclasses.replace(task, problems=task.problems + chains[name]), chain)
+        if name in chains
+        else (task, chain)
+        for name, (task, chain) in read.items()
+    ]
 
 
 def read_task_file(folder: Path, file: str, max_bytes: int) -> bytes:
