@@ -37,6 +37,7 @@ _FAILED = {
     "timeout": "timed out",
     "interrupted": "was interrupted",
     "check_failed": "failed its checks",
+    "budget": "reached its budget",
 }
 
 

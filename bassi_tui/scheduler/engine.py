@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bassi_tui.executor.runners import close_runners, warm_runners
+from bassi_tui.scheduler.budgets import Budgets
 from bassi_tui.scheduler.conditions import last_real_run
 from bassi_tui.scheduler.details import TaskDetails, task_details
 from bassi_tui.scheduler.downtime import Promises
@@ -71,6 +72,7 @@ from bassi_tui.store.preload import Preload
 from bassi_tui.store.records import RunRecord, TaskState
 from bassi_tui.store.results import list_results
 from bassi_tui.store.settings import BASSI_FILE, SettingsKeeper
+from bassi_tui.store.spend import BudgetHit
 from bassi_tui.store.state import local_now
 from bassi_tui.store.templates import TEMPLATES_DIR, TemplateKeeper
 
@@ -106,6 +108,7 @@ class Engine:
         self._watch = watch
         self._tasks: dict[str, Task] = {}
         self._states: dict[str, TaskState] = {}
+        self.budgets = Budgets(self._states, self.clock)
         self._runs = RunManager(self)
         self._subscribers: list[Subscriber] = []
         self._background: set[asyncio.Task[Any]] = set()
@@ -281,6 +284,10 @@ class Engine:
         """The engine's wall clock, time-zone aware (see ``clock=``)."""
         return self._clock()
 
+    def budget_hit(self, task: Task) -> BudgetHit | None:
+        """The budget a fire of ``task`` would break now (see :mod:`.budgets`), or None."""
+        return self.budgets.hit(task)
+
     def names(self) -> list[str]:
         """The names of every task, sorted."""
         return sorted(self._tasks)
@@ -297,6 +304,7 @@ class Engine:
         """A run or a skip wrote ``state`` to ``name``'s last_run.json: keep it as current."""
         if name in self._tasks:
             self._states[name] = state
+            self.budgets.changed()
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run ``coro`` in the background; a failure becomes a log line, not a crash."""
@@ -406,6 +414,7 @@ class Engine:
             self.say("info", f"{BASSI_FILE} is valid again")
         self._runs.gate.set_limit(self._settings.settings.max_concurrent)
         self._runs.prices = self._settings.settings.prices
+        self.budgets.total = self._settings.settings.budget
         return got.changed
 
     async def _reload_every_task(self) -> None:
@@ -465,6 +474,7 @@ class Engine:
         self._tasks.pop(name, None)
         self._deps_changed()
         self._states.pop(name, None)
+        self.budgets.changed()
         self._unschedule(name)
         self.say("info", f"Removed task: {name}", name)
         self.emit(TaskChanged(name, "removed", None))
@@ -544,6 +554,7 @@ class Engine:
         old = self._tasks.get(name)
         self._tasks[name] = task
         self._states[name] = state
+        self.budgets.changed()
         if old is None or upstreams(task) or upstreams(old) or name in self._dependents:
             self._deps_changed()
         schedule = task.schedule
@@ -619,6 +630,7 @@ class Engine:
             running_since=None if waiting is not None else running,
             waiting_since=waiting,
             now=self.clock(),
+            budget=self.budgets.hit(task),
         )
 
     def views(self) -> list[TaskView]:

@@ -45,6 +45,12 @@ class TaskView:
     note: str | None = None
     #: Why the last notification did not reach a channel (masked), else None.
     notify_error: str | None = None
+    #: The statuses of the newest history entries, newest first (skipped and missed too).
+    recent: tuple[str, ...] = ()
+    #: What the task's runs cost this month (None: no cost recorded this month).
+    month_cost_usd: float | None = None
+    #: A budget stops its fires: the figures and when they resume; else None.
+    budget_note: str | None = None
 
     @property
     def ok(self) -> bool:

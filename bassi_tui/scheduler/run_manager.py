@@ -34,12 +34,13 @@ from bassi_tui.scheduler.events import (
 from bassi_tui.scheduler.limits import RunGate
 from bassi_tui.scheduler.lock import task_run_holder
 from bassi_tui.scheduler.runs import Outcome, RunContext, execute_run
-from bassi_tui.scheduler.telling import previous_status, tell
+from bassi_tui.scheduler.telling import previous_status, tell, tell_budget
 from bassi_tui.scheduler.triggers import schedule_key
 from bassi_tui.store.models import Task, Trigger
 from bassi_tui.store.prices import PRICES, PriceTable
 from bassi_tui.store.records import RunRecord, TaskState
 from bassi_tui.store.results import prune_results
+from bassi_tui.store.spend import BudgetHit
 from bassi_tui.store.state import update_state
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class RunHost(Protocol):
     def state(self, name: str) -> TaskState: ...
     def upstream_ended(self, name: str, record: RunRecord) -> None: ...
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]: ...
+    def budget_hit(self, task: Task) -> BudgetHit | None: ...
 
 
 @dataclass(slots=True)
@@ -91,6 +93,8 @@ class RunManager:
         #: bassi.yaml ``prices:`` over the shipped table (the engine sets it when it reads it).
         self.prices: PriceTable = PRICES
         self._waiting_since: dict[str, datetime] = {}
+        #: Budget periods told about in this process (last_run.json keeps the newest).
+        self._budget_told: set[str] = set()
 
     @property
     def closed(self) -> bool:
@@ -165,6 +169,12 @@ class RunManager:
             # (this instance can neither queue behind nor run beside a run it does not own).
             self._record_skip(task, ctx, f"running in `bassi-tui run` (pid {pid})")
             return False
+        if (hit := host.budget_hit(task)) is not None:
+            if trigger != "manual":
+                self._budget_skip(task, ctx, hit)
+                return False
+            # A person's run is theirs to decide: it goes, and the log says what it is over.
+            host.say("warning", f"Task {name} runs though over its {hit.reason}", name)
         if self._running.get(name):
             policy = task.config.overlap
             if policy == "skip":
@@ -262,6 +272,28 @@ class RunManager:
                 self._host.keep_state(task.name, state)
         finally:
             skips.writing = None
+
+    def _budget_skip(self, task: Task, ctx: RunContext, hit: BudgetHit) -> None:
+        """Record a fire a budget stops, and tell ``on_failure`` once per budget period."""
+        self._record_skip(task, ctx, hit.reason)
+        told = f"{hit.scope} {hit.period} {hit.key}"
+        if self._host.state(task.name).budget_told == told or told in self._budget_told:
+            return
+        self._budget_told.add(told)  # until it is written: two fires in a row tell once
+        self._host.spawn(self._tell_budget(task, hit, told), f"budget:{task.name}")
+
+    async def _tell_budget(self, task: Task, hit: BudgetHit, told: str) -> None:
+        host = self._host
+        state = await tell_budget(task, hit.reason, hit.lifts, host.state(task.name), say=host.say)
+        try:
+            state = await asyncio.to_thread(
+                update_state, task.path, lambda s: s.replace(budget_told=told)
+            )
+        except OSError as exc:
+            host.say("error", f"Task {task.name}: cannot record a budget notice: {exc}", task.name)
+            return
+        host.keep_state(task.name, state)
+        host.emit(TaskChanged(task.name, "updated", host.view(task.name)))
 
     def _end_skip_streak(self, name: str) -> None:
         skips = self._skips.get(name)

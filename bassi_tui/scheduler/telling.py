@@ -32,7 +32,7 @@ from bassi_tui.store.records import NOT_RUNS, RunRecord, SentNotice, TaskState
 from bassi_tui.store.results import write_run
 from bassi_tui.store.state import update_state
 
-__all__ = ["Told", "previous_status", "tell", "tell_missed"]
+__all__ = ["Told", "previous_status", "tell", "tell_budget", "tell_missed"]
 
 log = logging.getLogger(__name__)
 
@@ -192,3 +192,23 @@ async def tell_missed(
         task.name, "missed", "missed", error=what, missed=count, secrets=_secrets(task)
     )
     return (await _deliver(task, message, "missed", state, say, timeout))[1]
+
+
+async def tell_budget(
+    task: Task,
+    reason: str,
+    lifts: str,
+    state: TaskState,
+    *,
+    say: Say,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> TaskState | None:
+    """Tell the task's ``on_failure`` channels that a budget stopped its fires (``reason`` has
+    the figures; they resume ``lifts``); the task's state after, or None when nothing was sent.
+    The caller sends it once per budget period."""
+    notify = task.config.notify
+    if not notify.on_failure or not notify.channels:
+        return None
+    error = f"{reason}; further fires are skipped until {lifts}"
+    message = build_message(task.name, "failure", "budget", error=error)
+    return (await _deliver(task, message, "failure", state, say, timeout))[1]

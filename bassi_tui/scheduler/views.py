@@ -10,6 +10,7 @@ from bassi_tui.scheduler.events import TaskView
 from bassi_tui.scheduler.triggers import describe_schedule, once_note
 from bassi_tui.store.models import Task
 from bassi_tui.store.records import NOT_RUNS, TaskState
+from bassi_tui.store.spend import BudgetHit
 
 __all__ = ["KEY_MISSING_NOTE", "KEY_MISSING_WARNING", "key_missing", "task_view"]
 
@@ -40,8 +41,10 @@ def task_view(
     running_since: datetime | None,
     waiting_since: datetime | None = None,
     now: datetime,
+    budget: BudgetHit | None = None,
 ) -> TaskView:
-    """What a card shows of ``task`` with ``state``, at ``now``."""
+    """What a card shows of ``task`` with ``state``, at ``now``; ``budget`` is the budget that
+    stops its fires, if one does."""
     schedule = task.schedule
     last = next((h for h in state.history if h.status not in NOT_RUNS), None)
     notes = [once_note(schedule, state, now) if schedule is not None else None]
@@ -66,4 +69,7 @@ def task_view(
         last_error=last.error if last is not None and last.status != "success" else None,
         note="; ".join(note for note in notes if note) or None,
         notify_error=state.notify_error,
+        recent=tuple(entry.status for entry in state.history),
+        month_cost_usd=state.spend.at(now)[1] or None if state.spend is not None else None,
+        budget_note=f"{budget.reason}: fires skipped until {budget.lifts}" if budget else None,
     )

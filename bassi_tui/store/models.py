@@ -216,6 +216,21 @@ class WhenConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Budget:
+    """``budget:`` of a config.yaml or of bassi.yaml, US dollars; None: no such limit."""
+
+    __reduce__ = fields_reduce
+
+    daily_usd: float | None = None
+    monthly_usd: float | None = None
+
+    @property
+    def empty(self) -> bool:
+        """True when it limits nothing."""
+        return self.daily_usd is None and self.monthly_usd is None
+
+
+@dataclass(frozen=True, slots=True)
 class OutputConfig:
     """``output:`` block: result file format and retention."""
 
@@ -331,6 +346,10 @@ class TaskConfig:
     allowed_paths: tuple[str, ...] = ()
     max_turns: int = 20
     mcp_servers: tuple[McpServer, ...] = ()
+    #: Stop firing once a day's or a month's runs cost this much (see store.spend).
+    budget: Budget = field(default_factory=Budget)
+    #: Run on an RQ worker of this label (bassi.yaml ``workers``); None: in this process.
+    runs_on: str | None = None
 
     def workdir_path(self, folder: Path) -> Path:
         """The agent's workdir for the task in ``folder`` (``~`` expanded, relative to it)."""

@@ -9,12 +9,14 @@ names), and YAML syntax errors are reported without the source snippet (see yaml
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import get_args
 
 from bassi_tui.store.defaults import Defaults, DefaultsLine, merge_defaults, relocated
 from bassi_tui.store.models import (
     CONFIG_FILE,
+    Budget,
     ExecutorName,
     MissedPolicy,
     OutputConfig,
@@ -68,6 +70,8 @@ CONFIG_KEYS = (
     "when",
     "extends",
     "priority",
+    "budget",
+    "runs_on",
     *AGENT_KEYS,
 )
 OUTPUT_KEYS = ("format", "keep_history", "auto_cleanup")
@@ -202,8 +206,50 @@ def read_config(
             lambda f: read_int(f, report, "priority", minimum=-1000, maximum=1000),
             d.priority,
         ),
+        budget=opt(got, "budget", lambda f: read_budget(f, report), d.budget),
+        runs_on=opt(got, "runs_on", lambda f: _label(f, report), d.runs_on),
     )
     return config, relocated(report.sorted())
+
+
+BUDGET_KEYS = ("daily_usd", "monthly_usd")
+_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def read_budget(f: Field, report: Report) -> Budget | None:
+    """``budget: {daily_usd: X, monthly_usd: Y}``, US dollars > 0 (config.yaml and bassi.yaml)."""
+    said = len(report.problems)
+    got = _submap(f, report, BUDGET_KEYS)
+    if got is None:
+        return None
+    if not got and len(report.problems) == said:  # a typo already said "did you mean"
+        report.add(f.line, "budget: expected daily_usd and/or monthly_usd, e.g. {daily_usd: 2}")
+        return None
+    limits = [
+        opt(
+            got,
+            key,
+            lambda x: read_number(x, report, f"budget.{x.name}", minimum=0, strict=True),
+            None,
+        )
+        for key in BUDGET_KEYS
+    ]
+    return Budget(*limits)
+
+
+def _label(f: Field, report: Report) -> str | None:
+    """``runs_on:`` names a worker queue: letters, digits, ``_ . -``, as RQ queue names go."""
+    text = read_str(f, report, "runs_on", non_empty=True)
+    if text is None:
+        return None
+    if not _LABEL.fullmatch(text):
+        report.add(
+            f.line,
+            f"runs_on: {text!r} is not a worker label: use letters, digits, '_', '.' or '-' "
+            "(e.g. gpu-box)",
+        )
+        return None
+    return text
 
 
 def _submap(f: Field, report: Report, allowed: tuple[str, ...]) -> dict[str, Field] | None:

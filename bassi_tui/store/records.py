@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bassi_tui.store.models import RESULTS_DIR, task_path
+from bassi_tui.store.spend import Spend
 
 #: An agent run's transcript, beside its metadata: ``<stem>.transcript.jsonl``.
 TRANSCRIPT_SUFFIX = ".transcript.jsonl"
@@ -441,6 +442,8 @@ _STATE_KEYS = (
     "missed_count",
     "notify_error",
     "rebuilt_from_results",
+    "spend",
+    "budget_told",
 )
 
 
@@ -471,6 +474,10 @@ class TaskState:
     rebuilt_from_results: bool = False
     #: Why the last notification did not reach a channel (masked); None once one gets through.
     notify_error: str | None = None
+    #: The runs' cost in their newest day and month (see :mod:`~bassi_tui.store.spend`).
+    spend: Spend | None = None
+    #: The budget periods already told about (``task day 2026-12-04``): once each.
+    budget_told: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
     #: Read from a file whose known keys had values of the wrong type (not written back).
     damaged: bool = field(default=False, compare=False)
@@ -527,7 +534,7 @@ class TaskState:
         """This state with one finished run, as its record tells it (see :meth:`with_run`)."""
         if record.start is None:
             raise ValueError(f"run {record.stem} has no start time")
-        return self.with_run(
+        state = self.with_run(
             timestamp=record.start,
             status=record.status,
             duration=record.duration or 0.0,
@@ -535,6 +542,9 @@ class TaskState:
             error=record.error,
             next_run=next_run,
         )
+        if record.cost_usd and state.history is not self.history:  # counted once
+            state = state.replace(spend=(self.spend or Spend()).add(record.start, record.cost_usd))
+        return state
 
     def to_json(self) -> dict[str, Any]:
         """last_run.json's content (the one writer of these keys)."""
@@ -562,6 +572,10 @@ class TaskState:
             data["notify_error"] = self.notify_error
         if self.rebuilt_from_results:
             data["rebuilt_from_results"] = True
+        if self.spend is not None:
+            data["spend"] = self.spend.to_json()
+        if self.budget_told is not None:
+            data["budget_told"] = self.budget_told
         for key, value in self.extra.items():
             data.setdefault(key, value)
         return data
@@ -616,6 +630,8 @@ class TaskState:
             missed_count=typed("missed_count", count, 0),
             rebuilt_from_results=data.get("rebuilt_from_results") is True,
             notify_error=_str(data.get("notify_error")),
+            spend=typed("spend", Spend.from_json),
+            budget_told=_str(data.get("budget_told")),
             extra={k: v for k, v in data.items() if k not in _STATE_KEYS},
             damaged=damaged,
         )

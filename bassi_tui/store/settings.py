@@ -19,8 +19,14 @@ The file is optional and sits next to the task folders. Today it holds two keys:
     table knows may set one price (the others stay as shipped); a new one needs ``input`` and
     ``output`` (its cache prices default to 0.1 x and 1.25 x the input price).
 
-DESIGN.md plans ``workers`` here too; until then it is a problem that says so, and any other
-key is unknown, with a "did you mean".
+``budget:``
+    ``{daily_usd: X, monthly_usd: Y}``: every task together stops firing once their runs cost
+    this much in the day or the month (see :mod:`~bassi_tui.store.spend`).
+``workers:``
+    ``{url: redis://HOST:PORT/DB}``: the Redis or Valkey server whose RQ workers run the tasks
+    that say ``runs_on: LABEL``. The URL may hold a password: no message shows it.
+
+Any other key is unknown, with a "did you mean".
 
 ``defaults:`` is validated on its own, as a config.yaml would be (with no task folder, so its
 agent paths are checked as written); any problem makes the whole file broken. A broken
@@ -33,9 +39,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bassi_tui.store.defaults import BASSI_FILE, Defaults, relocated, tagged
-from bassi_tui.store.models import TaskProblem, fields_reduce
+from bassi_tui.store.models import Budget, TaskProblem, fields_reduce
 from bassi_tui.store.parse import FileRefused, read_task_file
 from bassi_tui.store.parse_common import (
     Field,
@@ -46,8 +53,9 @@ from bassi_tui.store.parse_common import (
     read_bool,
     read_int,
     read_number,
+    read_str,
 )
-from bassi_tui.store.parse_config import CONFIG_KEYS, parse_config
+from bassi_tui.store.parse_config import CONFIG_KEYS, parse_config, read_budget
 from bassi_tui.store.prices import PRICES, Price, PriceTable
 from bassi_tui.store.yamlio import YAML_MAX_BYTES, YMap, YScalar, kind
 
@@ -61,13 +69,11 @@ __all__ = [
     "read_settings",
 ]
 
-TOP_KEYS = ("defaults", "handover", "max_concurrent", "prices")
+TOP_KEYS = ("defaults", "handover", "max_concurrent", "prices", "budget", "workers")
 """The keys bassi.yaml may hold today."""
 
-_LATER = {
-    name: f"'{name}' is planned for bassi.yaml but not supported by this version yet"
-    for name in ("workers",)
-}
+WORKER_SCHEMES = ("redis", "rediss", "unix")
+"""The URL schemes of ``workers.url`` (as redis-py reads them)."""
 
 PRICE_KEYS = ("input", "output", "cache_read", "cache_write")
 """The keys of one model's entry under ``prices:`` (US dollars per million tokens)."""
@@ -87,6 +93,10 @@ class Settings:
     max_concurrent: int | None = None
     #: Model -> price: the shipped table with bassi.yaml ``prices:`` over it.
     prices: PriceTable = field(default_factory=lambda: PRICES)
+    #: Every task together: what their runs may cost in a day and a month.
+    budget: Budget = field(default_factory=Budget)
+    #: ``workers.url``: the Redis server of the RQ workers; None: every run stays here.
+    workers_url: str | None = None
 
 
 def parse_settings(text: str) -> tuple[Settings, list[TaskProblem]]:
@@ -98,14 +108,23 @@ def parse_settings(text: str) -> tuple[Settings, list[TaskProblem]]:
     mapping = load_mapping(text, report, empty_message=None)
     if mapping is None:
         return Settings(), report.problems
-    got = fields(mapping, TOP_KEYS, report, elsewhere=_LATER)
+    got = fields(mapping, TOP_KEYS, report)
     defaults = opt(got, "defaults", lambda f: _defaults(f, report), None)
     handover = opt(got, "handover", lambda f: read_bool(f, report, "handover"), True)
     limit = opt(
         got, "max_concurrent", lambda f: read_int(f, report, "max_concurrent", minimum=1), None
     )
     prices = opt(got, "prices", lambda f: _prices(f, report), PRICES)
-    settings = Settings(defaults=defaults, handover=handover, max_concurrent=limit, prices=prices)
+    budget = opt(got, "budget", lambda f: read_budget(f, report), Budget())
+    workers = opt(got, "workers", lambda f: _workers(f, report), None)
+    settings = Settings(
+        defaults=defaults,
+        handover=handover,
+        max_concurrent=limit,
+        prices=prices,
+        budget=budget,
+        workers_url=workers,
+    )
     return settings, relocated(report.sorted())
 
 
@@ -123,6 +142,34 @@ def _defaults(f: Field, report: Report) -> Defaults | None:
     for problem in found:
         report.add(problem.line, f"defaults: {problem.message}")
     return defaults
+
+
+def _workers(f: Field, report: Report) -> str | None:
+    """``workers: {url: redis://HOST:PORT/DB}``; the URL is never repeated (it may hold a
+    password), only its scheme."""
+    if not isinstance(f.node, YMap):
+        report.add(f.line, f"workers: expected a mapping like {{url: {_WORKERS_EXAMPLE}}}")
+        return None
+    got = fields(f.node, ("url",), report, prefix="workers.")
+    if "url" not in got:
+        report.add(f.line, f"workers: needs url, e.g. {{url: {_WORKERS_EXAMPLE}}}")
+        return None
+    url = read_str(got["url"], report, "workers.url", non_empty=True)
+    if url is None:
+        return None
+    scheme = urlsplit(url.strip()).scheme
+    if scheme not in WORKER_SCHEMES:
+        said = f"'{scheme}://'" if scheme else "no scheme"
+        report.add(
+            got["url"].line,
+            f"workers.url: expected a redis:// (or rediss://, unix://) URL, got {said}, "
+            f"e.g. {_WORKERS_EXAMPLE}",
+        )
+        return None
+    return url.strip()
+
+
+_WORKERS_EXAMPLE = "redis://127.0.0.1:6379/0"
 
 
 def _prices(f: Field, report: Report) -> PriceTable | None:

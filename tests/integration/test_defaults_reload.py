@@ -96,7 +96,7 @@ async def test_a_first_start_with_a_broken_bassi_yaml_applies_no_defaults(
     write_atomic_new(tasks / "bassi.yaml", "defaults:\n  executor: echo\nworkers: [a]\n")
     events = EventLog(engine)
     await engine.start()
-    await events.wait_for(said("bassi.yaml:3: 'workers' is planned", "error"))
+    await events.wait_for(said("bassi.yaml:3: workers: expected a mapping", "error"))
     await events.wait_for(said("no defaults apply", "error"))
     task = engine.task("plain")
     assert task is not None and task.config.executor == "agent"

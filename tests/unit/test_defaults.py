@@ -131,7 +131,7 @@ def test_problems_in_bassi_yaml_say_bassi_yaml_and_the_line() -> None:
     text = (
         "default:\n"  # 1: a typo
         "  timeout: 3\n"
-        "workers: 2\n"  # 3: planned, not yet
+        "workers: 2\n"  # 3: a mapping with a url
         "defaults:\n"
         "  timout: 3\n"  # 5
         "  retry_delay: soon\n"  # 6
@@ -143,7 +143,7 @@ def test_problems_in_bassi_yaml_say_bassi_yaml_and_the_line() -> None:
     assert [m.split(":")[1] for m in got] == ["1", "3", "5", "6", "8"]
     assert all(m.startswith("bassi.yaml:") for m in got)
     assert "did you mean 'defaults'" in got[0]
-    assert "not supported by this version yet" in got[1]
+    assert "workers: expected a mapping like {url: redis://" in got[1]
     assert "defaults: unknown key 'timout' (did you mean 'timeout'?)" in got[2]
     assert "defaults: retry_delay: expected a number" in got[3]
     assert "TOKEN" in got[4] and not any(SECRET in m for m in got)
