@@ -9,6 +9,7 @@
     bassi-tui stop [--timeout S]
     bassi-tui service install|uninstall|status
     bassi-tui migrate [SRC] [--dry-run]
+    bassi-tui completion bash|zsh|fish
 
 The tasks dir is ``--tasks-dir``, else ``$BASSI_TASKS_DIR``, else ``~/.bassi/tasks-scheduler``.
 Only that default is created when missing; a dir that was given must exist (a typo must not
@@ -77,6 +78,9 @@ def _usable_tasks_dir(path: Path, *, create: bool, write: bool) -> bool | None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (a function so tests and --help share it)."""
+    # shtab's `.complete` for TASK (the shell lists the task folders); stdlib-only module.
+    from bassi_tui.completion import SHELLS, TASK_NAMES, USAGE
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--tasks-dir",
@@ -107,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("dir", nargs="?", metavar="DIR", help="tasks dir to check")
     check.add_argument("--json", action="store_true", help="print one JSON document")
     nxt = sub.add_parser("next", parents=[common], help="show a task's next fire times")
-    nxt.add_argument("task", metavar="TASK")
+    nxt.add_argument("task", metavar="TASK").complete = TASK_NAMES  # type: ignore[attr-defined]
     nxt.add_argument("-n", type=int, default=5, metavar="N", help="how many (default 5)")
     nxt.add_argument("--json", action="store_true", help="print one JSON document")
     listing = sub.add_parser("list", parents=[common], help="every task: next, last, runs, cost")
@@ -115,11 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     stats = sub.add_parser(
         "stats", parents=[common], help="runs, success rate, durations, tokens, cost per day"
     )
-    stats.add_argument("task", nargs="?", metavar="TASK", help="one task (default: all)")
+    stats.add_argument(
+        "task", nargs="?", metavar="TASK", help="one task (default: all)"
+    ).complete = TASK_NAMES  # type: ignore[attr-defined]
     stats.add_argument("--days", type=int, default=7, metavar="N", help="how many days (7)")
     stats.add_argument("--json", action="store_true", help="print one JSON document")
     run = sub.add_parser("run", parents=[common], help="run one task now, streaming its output")
-    run.add_argument("task", metavar="TASK")
+    run.add_argument("task", metavar="TASK").complete = TASK_NAMES  # type: ignore[attr-defined]
     run.add_argument(
         "--dry-run",
         action="store_true",
@@ -152,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument(
         "--dry-run", action="store_true", help="write nothing; print what would be done"
     )
+    completion = sub.add_parser(
+        "completion",
+        help="print the shell completion script (bash, zsh or fish)",
+        description=USAGE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    completion.add_argument("shell", choices=SHELLS)
     # The hand-over's successor (see the module docstring); not for people to type.
     parser.add_argument(SUCCESSOR_FLAG, type=int, metavar="PID", help=argparse.SUPPRESS)
     return parser
@@ -199,6 +212,10 @@ def main(argv: list[str] | None = None) -> int:
         return _stay_up_command(args, tasks_arg)
     if args.command == "migrate":
         return _migrate_command(args, tasks_arg)
+    if args.command == "completion":
+        from bassi_tui.completion import completion_command
+
+        return completion_command(parser, args.shell)
 
     import logging
 
