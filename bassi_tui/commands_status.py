@@ -30,11 +30,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import shutil
 import sys
-from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +45,12 @@ from bassi_tui.scheduler.triggers import (
     resolve_zone,
 )
 from bassi_tui.scheduler.views import KEY_MISSING_WARNING, key_missing
+from bassi_tui.store.analytics import daily, day_window, read_runs, run_cost, sum_known
 from bassi_tui.store.inert import inert
 from bassi_tui.store.loading import list_task_folders
-from bassi_tui.store.models import Task, TaskProblem
+from bassi_tui.store.models import RESULTS_DIR, Task, TaskProblem
 from bassi_tui.store.parse import read_tasks
-from bassi_tui.store.records import RunRecord, TaskState
+from bassi_tui.store.records import TaskState
 from bassi_tui.store.results import iter_results_newest
 from bassi_tui.store.settings import read_settings
 from bassi_tui.store.state import read_state
@@ -129,21 +129,6 @@ def _load_all(
     return read_tasks(tasks_dir, names, defaults, templates)
 
 
-def _cost(record: RunRecord) -> float | None:
-    value = getattr(record, "cost_usd", None)  # a field once run records carry a cost
-    if value is None:
-        value = record.extra.get("cost_usd")  # written by a newer bassi-tui than this one
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def _sum_known(values: Iterable[float | None]) -> float | None:
-    """The sum of the known values; None when none is known."""
-    known = [v for v in values if v is not None]
-    return round(sum(known), 6) if known else None
-
-
 # -- list ---------------------------------------------------------------------------------------
 
 
@@ -214,10 +199,10 @@ def _month_runs(task: Task, now: datetime) -> tuple[bool, float | None]:
         if start < stop_before:
             break
         if start >= month_start:
-            costs.append(_cost(record))
+            costs.append(run_cost(record))
     if not costs:
         return running, 0.0  # no run this month: it cost nothing
-    return running, _sum_known(costs)
+    return running, sum_known(costs)
 
 
 def _rows(tasks_dir: Path, names: Sequence[str], now: datetime) -> list[_Row]:
@@ -426,38 +411,14 @@ def next_json_command(tasks_dir: Path, name: str, n: int) -> int:
 # -- stats ---------------------------------------------------------------------------------------
 
 
-def _percentile(values: Sequence[float], pct: float) -> float | None:
-    """Nearest-rank percentile; None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return round(ordered[rank - 1], 3)
-
-
-def _summary(records: Sequence[RunRecord]) -> dict[str, Any]:
-    finished = [r for r in records if not r.running]
-    successes = sum(1 for r in finished if r.status == "success")
-    durations = [r.duration for r in finished if r.duration is not None]
-    return {
-        "runs": len(finished),
-        "successes": successes,
-        "success_rate": successes / len(finished) if finished else None,
-        "duration_p50": _percentile(durations, 50),
-        "duration_p95": _percentile(durations, 95),
-        "input_tokens": sum(r.input_tokens or 0 for r in finished),
-        "output_tokens": sum(r.output_tokens or 0 for r in finished),
-        "cost_usd": _sum_known(_cost(r) for r in finished) if finished else 0.0,
-    }
-
-
 def _seconds(value: float | None) -> str:
     return f"{value:.1f}s" if value is not None else DASH
 
 
 def stats_command(tasks_dir: Path, name: str | None, days: int, *, as_json: bool = False) -> int:
     """Runs, success rate, duration p50/p95, tokens and cost per day over the last ``days``
-    days (local dates, today included), for one task or all; from the run records."""
+    days (local dates, today included), for one task or all; from the run records, counted
+    by :mod:`bassi_tui.store.analytics` (as the app's stats screen counts them)."""
     if days < 1:
         _err("bassi-tui stats: --days must be at least 1")
         return 2
@@ -471,21 +432,12 @@ def stats_command(tasks_dir: Path, name: str | None, days: int, *, as_json: bool
                 _err(f"known tasks: {', '.join(names)}")
             return 2
         names = [name]
-    today = datetime.now().astimezone().date()
-    first = today - timedelta(days=days - 1)
-    by_day: dict[date, list[RunRecord]] = {first + timedelta(days=i): [] for i in range(days)}
-    for task_name in names:
-        for record in iter_results_newest(tasks_dir / task_name / "results"):
-            if record.start is None or record.start.tzinfo is None:
-                continue
-            day = record.start.astimezone().date()
-            if day < first - timedelta(days=1):
-                break  # newest first, named by local start time: older ones follow
-            if day in by_day:
-                by_day[day].append(record)
-    every = [r for records in by_day.values() for r in records]
-    total = _summary(every)
-    per_day = [{"date": day.isoformat(), **_summary(records)} for day, records in by_day.items()]
+    now = datetime.now().astimezone()
+    first, today = day_window(now, days)
+    records = [r for n in names for r in read_runs(tasks_dir / n / RESULTS_DIR, first)]
+    series = daily(records, now, days)
+    total = series.total.to_json()
+    per_day = [{"date": d.day.isoformat(), **d.summary.to_json()} for d in series.days]
     if as_json:
         _dump(
             {

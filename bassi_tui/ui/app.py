@@ -53,6 +53,7 @@ from bassi_tui.ui.result_actions import ResultActionsApp
 from bassi_tui.ui.result_view import ResultView, merge_runs
 from bassi_tui.ui.run_history import not_run_records, with_not_runs
 from bassi_tui.ui.sanitize import one_line
+from bassi_tui.ui.stats_screen import StatsScreen
 from bassi_tui.ui.styles import AsciiFilter, Look, detect_look
 from bassi_tui.ui.task_list import ORDER_TITLES, TaskList, no_tasks_text
 
@@ -212,6 +213,14 @@ class BassiApp(ResultActionsApp, TaskActionsApp):
             tooltip="Clear the filter, or go back to the cards",
         ),
         Binding("l", "toggle_log", "Log", id="app.log", tooltip="Show or hide the log pane"),
+        Binding(
+            "S",
+            "stats",
+            "Stats",
+            id="app.stats",
+            show=False,  # the footer is full at 80 columns; the help and the palette tell it
+            tooltip="Stats: runs, time, tokens, cost",
+        ),
         Binding(
             "question_mark,f1",
             "help",
@@ -668,8 +677,19 @@ class BassiApp(ResultActionsApp, TaskActionsApp):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(help_sections(self.BINDINGS)))
 
+    def action_stats(self) -> None:
+        """Show the stats of the selected task (``a`` there switches to all tasks)."""
+        if not isinstance(self.screen, StatsScreen):
+            selected = self.query_one(TaskList).selected
+            self.push_screen(StatsScreen(self.engine, self.clock, selected))
+
     def get_system_commands(self, screen: Screen[object]) -> list[SystemCommand]:
-        """Textual's own palette commands plus help."""
+        """Textual's own palette commands plus help and the stats."""
         commands = list(super().get_system_commands(screen))
         commands.append(SystemCommand("Help", "Show every key", self.action_help))
+        commands.append(
+            SystemCommand(
+                "Stats", "Runs, failures, durations, tokens and cost per day", self.action_stats
+            )
+        )
         return commands

@@ -4,14 +4,18 @@ Pure functions, so cards are tested without a screen. A tone is a colour family 
 warning, running, muted, name, plain) that the task list maps to theme styles; every status also
 has a symbol and a word, so colour is never the only signal.
 
-A card is three lines (name and next run; schedule and notes; last run), or two when compact
-(name and next run; what is wrong, else the schedule, and the last run). :func:`fit_line` lays a
-line out in a width: whatever is cut ends in the ellipsis, on the left or the right.
+A card is three lines (name and next run; schedule and notes, with the status strip of the last
+runs and the month's cost on the right; last run), or two when compact (name and next run; what
+is wrong, else the schedule, and on the right the strip, the cost and the last run). The strip
+and the cost give way first when a line is short: what is wrong keeps ``KEEP_NOTES`` cells, a
+schedule ``KEEP_DESCRIPTION`` (see :mod:`bassi_tui.ui.strip`). :func:`fit_line` lays a line out
+in a width: whatever is cut ends in the ellipsis, on the left or the right.
 """
 
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,12 +26,17 @@ from bassi_tui.scheduler.events import TaskView
 from bassi_tui.store.models import TaskProblem
 from bassi_tui.ui import format as fmt
 from bassi_tui.ui.sanitize import one_line
+from bassi_tui.ui.strip import history_sides, width_of
 
 Piece = tuple[str, str]  # (text, tone)
 CARD_LINES = 3
 COMPACT_LINES = 2
 #: A left side is cut no shorter than this (cells) to keep a right side whole.
 MIN_LEFT = 12
+#: Cells a line's left side keeps before the strip and the cost give way: notes (what is wrong)
+#: and a schedule's description.
+KEEP_NOTES = 30
+KEEP_DESCRIPTION = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +66,8 @@ def status_words(view: TaskView) -> set[str]:
     again after a failure is still found by ``failed``.
     """
     words = {card_state(view)}
+    if view.budget_note:
+        words.add("budget")
     if view.ok and not view.enabled:  # a broken task is never enabled, but not paused either
         words |= {"paused", "disabled"}
     if view.last_status:
@@ -135,9 +146,12 @@ def _problem_lines(view: TaskView, width: int, count: int) -> tuple[CardLine, ..
 
 
 def _notes(view: TaskView, *, with_error: bool) -> list[Piece]:
-    """What needs doing or knowing: the schedule's note (a missing key, a once task that will
-    not run), a notification that failed, and (``with_error``) why the last run failed."""
+    """What needs doing or knowing: a budget that stops the fires (with its figures), the
+    schedule's note (a missing key, a once task that will not run), a notification that
+    failed, and (``with_error``) why the last run failed."""
     notes: list[Piece] = []
+    if view.budget_note:
+        notes.append((one_line(view.budget_note), "warning"))
     if view.note:
         notes.append((one_line(view.note), "warning"))
     if view.notify_error:
@@ -152,19 +166,37 @@ def _joined(pieces: list[Piece]) -> list[Piece]:
     return [(sep + text if i else text, tone) for i, (text, tone) in enumerate(pieces)]
 
 
+def _beside(
+    left: tuple[Piece, ...], rights: Sequence[tuple[Piece, ...]], width: int, keep: int
+) -> CardLine:
+    """``left`` with the first of ``rights`` that leaves it its whole width or ``keep`` cells."""
+    need = min(width_of(left), keep)
+    for right in rights:
+        if need + 1 + width_of(right) <= width:
+            return CardLine(left, right)
+    return CardLine(left, rights[-1])
+
+
 def _about(view: TaskView, width: int) -> CardLine:
-    """The schedule, then the notes. The notes say what needs doing: when both do not fit,
-    the notes alone (the head line's next run says when anyway)."""
+    """The schedule, then the notes; the strip and the month's cost on the right.
+
+    The notes say what needs doing, and are kept whole: the schedule goes first (the head
+    line's next run says when anyway), then the cost, then the strip.
+    """
     notes = _joined(_notes(view, with_error=False))
     description = one_line(view.description)
+    history = history_sides(view)
     if not notes:
-        return CardLine((("  " + description, "muted"),))
+        return _beside((("  " + description, "muted"),), history, width, KEEP_DESCRIPTION)
     sep = fmt.glyphs().separator
-    wanted = 2 + cell_len(description) + cell_len(sep) + sum(cell_len(t) for t, _ in notes)
-    if wanted > width:
-        first_text, first_tone = notes[0]
-        return CardLine((("  " + first_text, first_tone), *notes[1:]))
-    return CardLine((("  " + description + sep, "muted"), *notes))
+    first_text, first_tone = notes[0]
+    alone = (("  " + first_text, first_tone), *notes[1:])
+    both = (("  " + description + sep, "muted"), *notes)
+    for right in history:
+        for left in (both, alone):
+            if width_of(left) + (1 + width_of(right) if right else 0) <= width:
+                return CardLine(left, right)
+    return CardLine(alone)
 
 
 def _last(view: TaskView, now: datetime) -> tuple[Piece, ...]:
@@ -188,13 +220,18 @@ def _last_line(view: TaskView, now: datetime) -> CardLine:
 
 
 def _compact_second(view: TaskView, now: datetime, width: int) -> CardLine:
-    """What is wrong (else the schedule) on the left, the last run on the right."""
+    """What is wrong (else the schedule) on the left; the strip, the month's cost and the last
+    run on the right, the strip and the cost only while the left keeps its room."""
     if not view.ok:
         return _problem_lines(view, width, 1)[0]
     notes = _notes(view, with_error=True)
     left = _joined(notes) if notes else [(one_line(view.description), "muted")]
     first_text, first_tone = left[0]
-    return CardLine((("  " + first_text, first_tone), *left[1:]), _last(view, now))
+    last = _last(view, now)
+    sep = (fmt.glyphs().separator, "muted")
+    rights = [(*side, sep, *last) if side else last for side in history_sides(view)]
+    keep = KEEP_NOTES if notes else KEEP_DESCRIPTION
+    return _beside((("  " + first_text, first_tone), *left[1:]), rights, width, keep)
 
 
 def card_lines(

@@ -24,6 +24,7 @@ STATUS_SYMBOLS: dict[str, str] = {
     "cancelled": "⊗",
     "skipped": "↷",
     "missed": "⊘",
+    "lost": "◌",
     "running": "●",
     "disabled": "⏸",
     "broken": "✖",
@@ -39,6 +40,7 @@ ASCII_SYMBOLS: dict[str, str] = {
     "cancelled": "/",
     "skipped": ">",
     "missed": "-",
+    "lost": "?",
     "running": "*",
     "disabled": "=",
     "broken": "X",
@@ -54,6 +56,7 @@ STATUS_TONES: dict[str, str] = {
     "cancelled": "muted",
     "skipped": "muted",
     "missed": "warning",
+    "lost": "warning",
     "running": "running",
     "disabled": "muted",
     "broken": "error",
@@ -236,6 +239,15 @@ def cost(usd: float) -> str:
     if usd < 0.0001:
         return "<$0.0001"
     return f"${usd:.4f}" if usd < 1 else f"${usd:,.2f}"
+
+
+def cents(usd: float) -> str:
+    """A sum to the cent, for totals: ``$0.42``, ``$1,234.50``; ``<$0.01`` for a sliver."""
+    if usd <= 0:
+        return "$0"
+    if usd < 0.005:
+        return "<$0.01"
+    return f"${usd:,.2f}"
 
 
 def rate(success: int, failure: int) -> str:

@@ -72,7 +72,9 @@ SYMBOL_MEANINGS = {
     "check_failed": "the last run's output failed its expect checks",
     "interrupted": "the last run was cut short (app stopped)",
     "cancelled": "the last run was cancelled by a person (x)",
-    "skipped": "a run was skipped: one was still running",
+    "skipped": "a fire was skipped (a run still going, a condition, a budget)",
+    "missed": "a fire was missed while no bassi-tui was scheduling",
+    "lost": "a run whose worker went silent: how it ended is unknown",
     "running": "running now (with the time it has taken)",
     "disabled": "paused (enabled: false)",
     "broken": "broken: the error is on the card",
@@ -94,7 +96,10 @@ def help_sections(app_bindings: Iterable[BindingType]) -> list[Section]:
         (
             "Symbols",
             [(symbol_of(status), meaning) for status, meaning in SYMBOL_MEANINGS.items()]
-            + [("▌ ▶", "the selected card, the selected run")],
+            + [
+                ("▌ ▶", "the selected card, the selected run"),
+                ("✓✓✗↷", "a card's strip: the last runs, oldest to newest"),
+            ],
         ),
         ("Task cards", binding_rows(TaskList.BINDINGS)),
         ("Run history", binding_rows(RunHistory.BINDINGS)),
