@@ -10,6 +10,7 @@
     bassi-tui service install|uninstall|status
     bassi-tui migrate [SRC] [--dry-run]
     bassi-tui completion bash|zsh|fish
+    bassi-tui worker --labels a,b [--url URL] [--name NAME]
 
 The tasks dir is ``--tasks-dir``, else ``$BASSI_TASKS_DIR``, else ``~/.bassi/tasks-scheduler``.
 Only that default is created when missing; a dir that was given must exist (a typo must not
@@ -165,6 +166,22 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     completion.add_argument("shell", choices=SHELLS)
+    worker = sub.add_parser(
+        "worker",
+        help="an RQ worker that runs the runs_on tasks of the given labels on this host",
+    )
+    worker.add_argument(
+        "--url",
+        default=os.environ.get("BASSI_WORKERS_URL"),
+        metavar="URL",
+        help="the workers' Redis/Valkey, redis://HOST:PORT/DB (default: $BASSI_WORKERS_URL)",
+    )
+    worker.add_argument(
+        "--labels", required=True, metavar="A,B", help="the runs_on labels this worker serves"
+    )
+    worker.add_argument(
+        "--name", metavar="NAME", help="the worker's name (default: HOST-PID); unique per Redis"
+    )
     # The hand-over's successor (see the module docstring); not for people to type.
     parser.add_argument(SUCCESSOR_FLAG, type=int, metavar="PID", help=argparse.SUPPRESS)
     return parser
@@ -216,6 +233,17 @@ def main(argv: list[str] | None = None) -> int:
         from bassi_tui.completion import completion_command
 
         return completion_command(parser, args.shell)
+    if args.command == "worker":
+        # Imported only here: rq and redis are the optional `workers` extra.
+        try:
+            from bassi_tui.workers.worker_cli import worker_command
+        except ImportError as exc:
+            print(
+                f"bassi-tui worker: {exc}; install the extra: pip install 'bassi-tui[workers]'",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        return worker_command(args.url, args.labels, args.name)
 
     import logging
 

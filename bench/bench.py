@@ -63,6 +63,9 @@ class Scale:
     agent_reps: int = 5
     burst_count: int = 100
     burst_reps: int = 3
+    workers_starts: int = 50
+    workers_burst: int = 100
+    workers_reps: int = 3
 
 
 FULL = Scale(
@@ -107,6 +110,8 @@ QUICK = Scale(
     stream_tokens=1000,
     stream_reps=2,
     burst_reps=1,
+    workers_starts=20,
+    workers_reps=1,
 )
 
 
@@ -178,6 +183,12 @@ async def _burst(s: Scale) -> list[Row]:
     return await bench_burst(s.burst_count, s.burst_reps)
 
 
+async def _workers(s: Scale) -> list[Row]:
+    from bench.workers_fig import bench_workers
+
+    return await bench_workers(s.workers_starts, s.workers_burst, s.workers_reps)
+
+
 FIGURES: dict[str, Callable[[Scale], Awaitable[list[Row]]]] = {
     "reload": _reload,
     "fire": _fire,
@@ -189,6 +200,7 @@ FIGURES: dict[str, Callable[[Scale], Awaitable[list[Row]]]] = {
     "streaming": _streaming,
     "agent": _agent,
     "burst": _burst,
+    "workers": _workers,
 }
 
 

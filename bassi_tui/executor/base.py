@@ -32,6 +32,14 @@ class RunRequest:
     task_dir: Path | None = None
     #: Where the agent writes its transcript (``<stem>.transcript.jsonl`` beside the result).
     transcript: Path | None = None
+    #: The run's id, the same for every attempt and across a restart (from the task and its
+    #: slot): a remote runner makes its job id from it and ``attempt``, so that one attempt is
+    #: handed to a worker at most once. None: local runners, which need none.
+    run_id: str | None = None
+    #: Which attempt of the run this is (1 for the first; a retry counts up).
+    attempt: int = 1
+    #: What the runner's ``prepare`` made in the run's first thread hop (see :class:`Runner`).
+    prepared: object = None
 
 
 @dataclass(slots=True)
@@ -49,6 +57,8 @@ class AttemptResult:
     cache_read_tokens: int | None = None
     cache_write_tokens: int | None = None
     files: tuple[WrittenFile, ...] = ()
+    #: A remote attempt: the RQ worker that did it, ``name@host`` (None for a local one).
+    worker: str | None = None
 
 
 class ExecutorError(Exception):
@@ -82,6 +92,21 @@ class ExecutorError(Exception):
         self.result: AttemptResult | None = None
 
 
+class RunLost(ExecutorError):
+    """A remote attempt whose worker stopped answering mid-run (killed, its host gone, its
+    network cut), or whose work-horse died: nothing knows how far it got.
+
+    Record the run ``lost`` (not ``failed``), and never try it again by itself: the work may
+    have been done, or half done, on the worker. It is permanent (``transient`` False), so
+    ``run_with_retries`` passes it straight on. ``worker`` names the worker (``name@host``)
+    when it is known.
+    """
+
+    def __init__(self, message: str, *, worker: str | None = None) -> None:
+        super().__init__(message, transient=False)
+        self.worker = worker
+
+
 class Runner(Protocol):
     """One executor: anthropic, command or echo."""
 
@@ -90,3 +115,11 @@ class Runner(Protocol):
     async def run(self, request: RunRequest, on_text: TextSink) -> AttemptResult:
         """Do one attempt, streaming text to ``on_text``; raise ExecutorError on failure."""
         ...
+
+
+Prepare = Callable[[TaskConfig, Path], object]
+"""A runner may have ``prepare(config, task_dir)``: blocking work its first attempt needs (the
+agent's workdir and its "before" listing), done in the run's one thread hop with the run's files
+instead of a hop of its own: runs start in bursts, and each hop queues behind the others. It
+never raises (a failure is met again, and reported, by ``run``); what it returns reaches ``run``
+as ``RunRequest.prepared``."""

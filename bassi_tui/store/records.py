@@ -177,6 +177,7 @@ _RUN_KEYS = (
     "config_sha256",
     "cost_usd",
     "cost_note",
+    "worker",
 )
 
 
@@ -228,6 +229,8 @@ class RunRecord:
     notifications: tuple[SentNotice, ...] = ()
     #: Seconds the run waited for a place under bassi.yaml ``max_concurrent`` (None: none).
     waited: float | None = None
+    #: ``runs_on``: the RQ worker that ran the attempt that counts, ``name@host``.
+    worker: str | None = None
     #: SHA-256 of the prompt as sent (kept whole in ``<stem>.prompt.txt``).
     prompt_sha256: str | None = None
     #: A digest of the config in effect (bassi.yaml defaults and templates applied).
@@ -316,6 +319,8 @@ class RunRecord:
             data["notifications"] = [notice.to_json() for notice in self.notifications]
         if self.waited is not None:
             data["waited"] = self.waited
+        if self.worker is not None:
+            data["worker"] = self.worker
         if self.prompt_sha256 is not None:
             data["prompt_sha256"] = self.prompt_sha256
             data["config_sha256"] = self.config_sha256
@@ -364,6 +369,7 @@ class RunRecord:
             change=_str(data.get("change")),
             notifications=_notices(data.get("notifications")),
             waited=_num(data.get("waited")),
+            worker=_str(data.get("worker")),
             prompt_sha256=_str(data.get("prompt_sha256")),
             config_sha256=_str(data.get("config_sha256")),
             cost_usd=_num(data.get("cost_usd")),
