@@ -34,10 +34,9 @@ from bassi_tui.store.inert import inert, inert_output
 from bassi_tui.store.loading import list_task_folders
 from bassi_tui.store.models import Task, TaskProblem
 from bassi_tui.store.parse import load_task, read_tasks
-from bassi_tui.store.prices import PriceTable
 from bassi_tui.store.records import RunRecord
 from bassi_tui.store.results import iter_results_newest, read_run
-from bassi_tui.store.settings import read_settings
+from bassi_tui.store.settings import Settings, read_settings
 from bassi_tui.store.state import local_now, read_state
 from bassi_tui.store.templates import TEMPLATES_DIR, read_templates
 
@@ -236,12 +235,12 @@ def run_command(tasks_dir: Path, name: str) -> int:
             run_lock.release()
             return _run_through_scheduler(tasks_dir, task, instance)
         instance.release()
-        return _run_here(task, settings.prices)
+        return _run_here(task, settings)
     finally:
         run_lock.release()
 
 
-def _run_here(task: Task, prices: PriceTable) -> int:
+def _run_here(task: Task, settings: Settings) -> int:
     """Run ``task`` in this process; SIGINT, SIGTERM and SIGHUP record it as interrupted."""
     name = task.name
     output = _Output()
@@ -255,7 +254,7 @@ def _run_here(task: Task, prices: PriceTable) -> int:
             _say(f"attempt {event.attempt} failed ({event.error}); retrying in {event.delay:.1f} s")
 
     stopped_by: list[int] = []
-    outcome = asyncio.run(_run_until_signal(task, emit, stopped_by, prices))
+    outcome = asyncio.run(_run_until_signal(task, emit, stopped_by, settings))
     finished = outcome.record
     if stopped_by:
         signum = stopped_by[0]
@@ -279,7 +278,7 @@ async def _tell(task: Task, outcome: Outcome) -> None:
 
 
 async def _run_until_signal(
-    task: Task, emit: Emit, stopped_by: list[int], prices: PriceTable
+    task: Task, emit: Emit, stopped_by: list[int], settings: Settings
 ) -> Outcome:
     """The run, cancelled (and so recorded as interrupted) by a stop signal."""
     from bassi_tui.scheduler.runs import RunContext, execute_run  # the executors: only for `run`
@@ -292,17 +291,29 @@ async def _run_until_signal(
             stopped_by.append(signum)
             current.cancel()
 
+    from bassi_tui.scheduler.remote_runs import RemoteRuns
+
+    remote = RemoteRuns()  # runs_on: the run goes to a worker, as the scheduler's would
+    remote.configure(settings.workers_url)
+    label = task.config.runs_on
+    ctx = RunContext(
+        "manual",
+        keep_next_run=True,
+        prices=settings.prices,
+        runner=remote.runner(label) if label else None,
+    )
     restore = on_stop_signals(on_signal)
     try:
         return await execute_run(
             task,
-            RunContext("manual", keep_next_run=True, prices=prices),
+            ctx,
             emit,
             clock=local_now,
             on_started=lambda record: emit(RunStarted(task.name, record)),
         )
     finally:
         restore()
+        await remote.aclose()
 
 
 def _report(name: str, status: str, error: object, duration: object) -> int:

@@ -48,7 +48,7 @@ from bassi_tui.store.models import CONFIG_FILE, PROMPT_FILE, RESULTS_DIR, SCHEDU
 from bassi_tui.store.records import WrittenFile
 
 if TYPE_CHECKING:
-    from bassi_tui.store.models import McpServer
+    from bassi_tui.store.models import McpServer, TaskConfig
 
 __all__ = [
     "DATA_DIR",
@@ -255,6 +255,21 @@ class _Transcript:
             self._handle = None
 
 
+class _Listed:
+    """A workdir listed by :meth:`AgentRunner.prepare`: the "before" of the run's first attempt
+    only (a retry lists it again: the first attempt may have written there)."""
+
+    def __init__(self, path: Path, files: dict[str, tuple[int, int]]) -> None:
+        self.path = path
+        self.files = files
+        self._taken = False
+
+    def take(self) -> bool:
+        """True the first time: this listing is the attempt's "before"."""
+        first, self._taken = not self._taken, True
+        return first
+
+
 def _retrieve(job: asyncio.Future[Any]) -> None:
     """Done callback: a snapshot nobody awaited (the attempt failed first) raises nothing later."""
     if not job.cancelled():
@@ -285,6 +300,17 @@ class AgentRunner:
         self._prepared.add(path)
         return workdir
 
+    def prepare(self, config: TaskConfig, task_dir: Path) -> object:
+        """The workdir made and listed, in the run's first thread hop (see ``Prepare`` in
+        :mod:`.base`); None when it cannot be made (``run`` says why)."""
+        path = config.workdir_path(task_dir)
+        try:
+            prepare_workdir(path)
+        except OSError:
+            return None
+        self._prepared.add(path)
+        return _Listed(path, snapshot(path))
+
     async def warm(self) -> None:
         """Build this runner's HTTP client ahead of its first run (see :meth:`SdkClients.warm`)."""
         await self._clients.warm()
@@ -303,10 +329,18 @@ class AgentRunner:
         config = request.config
         await _import_sdk(bool(config.mcp_servers))
         workdir = await self._workdir(config.workdir_path(request.task_dir), config.workdir)
-        # What the workdir holds before the agent acts, taken while the first request goes out:
-        # nothing can write there before the first tool call, which waits for it.
-        looking = asyncio.ensure_future(asyncio.to_thread(snapshot, workdir))
-        looking.add_done_callback(_retrieve)
+        # What the workdir holds before the agent acts: listed with the run's files (the first
+        # attempt), else while the first request goes out: nothing can write there before the
+        # first tool call, which waits for it.
+        listed = request.prepared
+        if isinstance(listed, _Listed) and listed.path == workdir and listed.take():
+            looking: asyncio.Future[dict[str, tuple[int, int]]] = (
+                asyncio.get_running_loop().create_future()
+            )
+            looking.set_result(listed.files)
+        else:
+            looking = asyncio.ensure_future(asyncio.to_thread(snapshot, workdir))
+            looking.add_done_callback(_retrieve)
         masker = Masker(
             [
                 api_key,

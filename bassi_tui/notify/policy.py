@@ -19,7 +19,7 @@ Reason = Literal["failure", "recovery", "change", "success", "missed"]
 REASONS: tuple[Reason, ...] = ("failure", "missed", "recovery", "change", "success")
 """Every reason, most important first."""
 
-FAILURE_STATUSES = frozenset({"failed", "timeout", "interrupted", "check_failed"})
+FAILURE_STATUSES = frozenset({"failed", "timeout", "interrupted", "check_failed", "lost"})
 """Finished statuses that count as a failure: for ``on_failure``, streaks and recovery.
 
 ``cancelled`` (a person stopped the run) is not one: nobody needs telling what they just did.

@@ -41,6 +41,7 @@ from bassi_tui.scheduler.events import (
 from bassi_tui.scheduler.following import Following
 from bassi_tui.scheduler.jobs import Jobs
 from bassi_tui.scheduler.lock import InstanceLock
+from bassi_tui.scheduler.remote_runs import worker_note
 from bassi_tui.scheduler.requests import (
     CANCELLED_BY,
     RequestDesk,
@@ -79,6 +80,8 @@ from bassi_tui.store.templates import TEMPLATES_DIR, TemplateKeeper
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[EngineEvent], None]
+#: How often, while bassi.yaml names workers, the engine asks which labels have a live one.
+WORKERS_POLL_S = 10.0
 #: A folder that is broken right after a change is re-read once more after this delay: watchfiles
 #: can miss files created inside a brand-new folder.
 SETTLE_RECHECK_S = 0.3
@@ -109,6 +112,7 @@ class Engine:
         self._tasks: dict[str, Task] = {}
         self._states: dict[str, TaskState] = {}
         self.budgets = Budgets(self._states, self.clock)
+        self._worker_watch: asyncio.Task[None] | None = None
         self._runs = RunManager(self)
         self._subscribers: list[Subscriber] = []
         self._background: set[asyncio.Task[Any]] = set()
@@ -232,6 +236,27 @@ class Engine:
         self.say("info", f"Another bassi-tui ({who}) schedules these tasks: monitoring")
         self.emit(RoleChanged("monitor", who))
 
+    async def _watch_workers(self) -> None:
+        """While bassi.yaml names workers: which ``runs_on`` labels have a live worker, every
+        :data:`WORKERS_POLL_S`; a card whose label lost (or regained) its workers is redrawn."""
+        try:
+            while self._runs.remote.url is not None:
+                labels = {
+                    t.config.runs_on for t in self._tasks.values() if t.ok and t.config.runs_on
+                }
+                changed = await self._runs.remote.look(labels)
+                for name, task in self._tasks.items():
+                    if task.config.runs_on in changed:
+                        self.emit(TaskChanged(name, "updated", self.view(name)))
+                for label in sorted(changed):
+                    if label in self._runs.remote.dead:
+                        self.say("warning", worker_note(label))
+                    else:
+                        self.say("info", f"A worker for runs_on: {label} is up")
+                await asyncio.sleep(WORKERS_POLL_S)
+        finally:
+            self._worker_watch = None
+
     async def _takeover_loop(self) -> None:
         while self.role == "monitor":
             await asyncio.sleep(TAKEOVER_POLL_S)
@@ -276,6 +301,7 @@ class Engine:
         await asyncio.gather(*self._background, return_exceptions=True)
         await self._runs.close()  # nothing can have started meanwhile; checked all the same
         await close_runners()
+        await self._runs.remote.aclose()
         self._story.flush()  # the runs' last lines, while this instance still schedules
         self._lock.release()
         self.started = False
@@ -415,6 +441,9 @@ class Engine:
         self._runs.gate.set_limit(self._settings.settings.max_concurrent)
         self._runs.prices = self._settings.settings.prices
         self.budgets.total = self._settings.settings.budget
+        url = self._settings.settings.workers_url
+        if self._runs.remote.configure(url) and url is not None and self._worker_watch is None:
+            self._worker_watch = self.spawn(self._watch_workers(), "workers")
         return got.changed
 
     async def _reload_every_task(self) -> None:
@@ -631,6 +660,9 @@ class Engine:
             waiting_since=waiting,
             now=self.clock(),
             budget=self.budgets.hit(task),
+            worker_note=worker_note(label)
+            if (label := task.config.runs_on) in self._runs.remote.dead
+            else None,
         )
 
     def views(self) -> list[TaskView]:

@@ -33,6 +33,7 @@ from bassi_tui.scheduler.events import (
 )
 from bassi_tui.scheduler.limits import RunGate
 from bassi_tui.scheduler.lock import task_run_holder
+from bassi_tui.scheduler.remote_runs import RemoteRuns
 from bassi_tui.scheduler.runs import Outcome, RunContext, execute_run
 from bassi_tui.scheduler.telling import previous_status, tell, tell_budget
 from bassi_tui.scheduler.triggers import schedule_key
@@ -92,6 +93,8 @@ class RunManager:
         self.gate = RunGate()
         #: bassi.yaml ``prices:`` over the shipped table (the engine sets it when it reads it).
         self.prices: PriceTable = PRICES
+        #: bassi.yaml ``workers:``: the runners of ``runs_on`` tasks (the engine configures it).
+        self.remote = RemoteRuns()
         self._waiting_since: dict[str, datetime] = {}
         #: Budget periods told about in this process (last_run.json keeps the newest).
         self._budget_told: set[str] = set()
@@ -163,6 +166,7 @@ class RunManager:
             upstream=upstream,
             prompt=prompt,
             prices=self.prices,
+            runner=self.remote.runner(label) if (label := task.config.runs_on) else None,
         )
         if (pid := task_run_holder(task.path.parent, name)) is not None:
             # `bassi-tui run` runs it in another process: an overlap whatever the policy says

@@ -16,8 +16,10 @@ left behind saying "running".
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import logging
 import os
@@ -27,7 +29,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from bassi_tui.executor.base import AttemptResult, ExecutorError, RunRequest
+from bassi_tui.executor.base import (
+    AttemptResult,
+    ExecutorError,
+    Prepare,
+    RunLost,
+    Runner,
+    RunRequest,
+)
 from bassi_tui.executor.retry import run_with_retries
 from bassi_tui.executor.runners import get_runner
 from bassi_tui.executor.template import after_variables, expand_prompt, template_variables
@@ -53,6 +62,7 @@ MIN_SECRET_LEN = 4
 #: Environment variables whose values never appear in a record, whatever printed them.
 SECRET_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 STOPPED = "bassi-tui stopped mid-run; the output so far is kept"
+_RUN_FILES = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="bassi-run-files")
 
 
 @dataclass(slots=True)
@@ -82,6 +92,8 @@ class RunContext:
     cancelled_by: str | None = None
     #: Model -> price, to put a cost on the run (bassi.yaml ``prices:`` over the shipped table).
     prices: PriceTable = field(default_factory=lambda: PRICES)
+    #: Where the attempts go when not to the executor's own runner (``runs_on``: a worker's).
+    runner: Runner | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +136,8 @@ async def _complete(blocking: Callable[..., T], *args: Any) -> tuple[T, bool]:
     The records of a run must be written whole: returns its result and whether a cancellation
     (the engine stopping) came meanwhile, for the caller to pass on once the records are right.
     """
-    job = asyncio.ensure_future(asyncio.to_thread(blocking, *args))
+    loop = asyncio.get_running_loop()
+    job = loop.run_in_executor(_RUN_FILES, functools.partial(blocking, *args))
     try:
         return await asyncio.shield(job), False
     except asyncio.CancelledError:
@@ -160,6 +173,7 @@ class _Begun:
     record: RunRecord
     failure: OSError | None = None  # the files could not be made
     prompt: str = ""  # the prompt as sent (templates expanded)
+    prepared: object = None  # what the runner's prepare made (RunRequest.prepared)
 
 
 def dry_prompt(task: Task, ctx: RunContext, before: TaskState, started: datetime) -> str:
@@ -178,9 +192,9 @@ def dry_prompt(task: Task, ctx: RunContext, before: TaskState, started: datetime
 
 
 def _begin(task: Task, ctx: RunContext, record: RunRecord) -> _Begun:
-    """The state before the run, the prompt it sends, then its files (blocking I/O, in a
-    thread): one thread hop, as runs start in bursts. When the files cannot be made, the error
-    comes with the state read."""
+    """The state before the run, the prompt it sends, its files, then what its runner prepares
+    (blocking I/O, in a thread): one thread hop, as runs start in bursts. When the files cannot
+    be made, the error comes with the state read."""
     before = _read_before(task, ctx)
     assert record.start is not None
     prompt = dry_prompt(task, ctx, before, record.start)
@@ -194,7 +208,22 @@ def _begin(task: Task, ctx: RunContext, record: RunRecord) -> _Begun:
         atomic_write_text(opened.prompt_file, prompt, durable=False)
     except OSError as exc:
         return _Begun(before, None, record, exc, prompt)
-    return _Begun(before, writer, opened, prompt=prompt)
+    prepare: Prepare | None = getattr(runner_for(task, ctx), "prepare", None)
+    prepared = prepare(task.config, task.path) if prepare is not None else None
+    return _Begun(before, writer, opened, prompt=prompt, prepared=prepared)
+
+
+def runner_for(task: Task, ctx: RunContext) -> Runner:
+    """The runner of the run: a worker's (``runs_on``), else its executor's shared runner."""
+    return ctx.runner if ctx.runner is not None else get_runner(task.config.executor)
+
+
+def remote_run_id(task: Task, ctx: RunContext, run_id: str) -> str:
+    """The id a worker's job is made from: the task and its slot for a scheduled or catch-up
+    fire (the same after a restart, so a slot is handed over at most once), else the run's."""
+    if ctx.scheduled_for is not None and ctx.trigger in ("scheduled", "catchup"):
+        return f"{task.name}@{ctx.scheduled_for.isoformat()}"
+    return run_id
 
 
 def _record_state(task: Task, ctx: RunContext, record: RunRecord) -> TaskState:
@@ -298,7 +327,7 @@ async def execute_run(
     try:
         begun, stopping = await _complete(_begin, task, ctx, record)
         cancelled = cancelled or stopping
-        before, prompt = begun.before, begun.prompt
+        before, prompt, prepared = begun.before, begun.prompt, begun.prepared
         if begun.failure is not None:
             raise begun.failure
         writer, record = begun.writer, begun.record
@@ -331,8 +360,10 @@ async def execute_run(
         config,
         task_dir=task.path,
         transcript=record.transcript_file,
+        prepared=prepared,
+        run_id=remote_run_id(task, ctx, run_id),
     )
-    runner = get_runner(config.executor)
+    runner = runner_for(task, ctx)
     attempts = 0
 
     async def attempt(n: int) -> AttemptResult:
@@ -341,7 +372,7 @@ async def execute_run(
         if n > 1:
             assert writer is not None
             writer.truncate()  # the result holds the text of the attempt that counts
-        return await runner.run(request, on_text)
+        return await runner.run(dataclasses.replace(request, attempt=n), on_text)
 
     def on_retry(n: int, err: ExecutorError, delay: float) -> None:
         emit(RunRetrying(task.name, run_id, n, delay, mask_secrets(err.message, config) or ""))
@@ -363,6 +394,9 @@ async def execute_run(
         status = "success"
     except TimeoutError:
         status, error = "timeout", f"timed out after {config.timeout:g} s"
+    except RunLost as exc:  # a worker stopped answering: nobody knows how far it got
+        status, error, result = "lost", exc.message, exc.result
+        record = record.replace(worker=exc.worker)
     except ExecutorError as exc:
         status, error, request_id = "failed", exc.message, exc.request_id
         result = exc.result  # what a failed attempt did that is worth recording (agent turns)
@@ -416,6 +450,7 @@ async def execute_run(
             cache_creation_input_tokens=result.cache_write_tokens,
             files=result.files,
             workdir=config.workdir if result.turns is not None else None,
+            worker=result.worker,
         )
     if verdict is not None and status == "success":
         finished = finished.replace(changed=verdict.changed, change=verdict.change)

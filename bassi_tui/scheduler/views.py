@@ -30,6 +30,8 @@ def key_missing(task: Task, environ: Mapping[str, str] | None = None) -> bool:
     """True when ``task`` calls the API (executor anthropic or agent) and ``environ`` (this
     process's environment) has no ``ANTHROPIC_API_KEY``, as its runner would find."""
     env = os.environ if environ is None else environ
+    if task.config.runs_on:  # its key is the worker's, in the worker's environment
+        return False
     return task.config.executor in API_EXECUTORS and not env.get("ANTHROPIC_API_KEY", "").strip()
 
 
@@ -42,6 +44,7 @@ def task_view(
     waiting_since: datetime | None = None,
     now: datetime,
     budget: BudgetHit | None = None,
+    worker_note: str | None = None,
 ) -> TaskView:
     """What a card shows of ``task`` with ``state``, at ``now``; ``budget`` is the budget that
     stops its fires, if one does."""
@@ -50,6 +53,7 @@ def task_view(
     notes = [once_note(schedule, state, now) if schedule is not None else None]
     if task.ok and key_missing(task):
         notes.append(KEY_MISSING_NOTE)
+    notes.append(worker_note)
     return TaskView(
         name=task.name,
         path=task.path,

@@ -61,3 +61,31 @@ def test_the_watcher_ignores_the_agents_workdir(tmp_path: Path) -> None:
     for path in ("workspace/_RESULTS_FROM_AGENT/x.txt", "workspace", "workspace/a/b/c.txt"):
         assert classify(tmp_path, str(tmp_path / "sales" / path)) is None
     assert classify(tmp_path, str(tmp_path / "sales" / "prompt.txt")) == ("task", "sales")
+
+
+async def test_files_already_in_the_workdir_are_not_listed_as_written(
+    fake_anthropic: FakeAnthropicServer, tmp_path: Path
+) -> None:
+    """The "before" listing is taken with the run's files, ahead of the first request: what
+    was there already (the user's data, an older report) is not the run's doing."""
+    folder = make_task(tmp_path, "sales", prompt="Write the sales report.", config=None)
+    data = folder / "workspace" / "_DATA_FROM_USER"
+    data.mkdir(parents=True)
+    (data / "input.csv").write_text("a,b\n")
+    fake_anthropic.enqueue(
+        ToolTurn(write_report, text="Writing."), Stream(["Saved."]), Stream(["Nothing to do."])
+    )
+    engine = Engine(tmp_path, watch=False)
+    events = EventLog(engine)
+    await engine.start()
+    try:
+        engine.run_now("sales")
+        first = await events.wait_for(lambda e: isinstance(e, RunFinished))
+        mark = events.mark()
+        engine.run_now("sales")  # writes nothing: the report of the first run stays as it was
+        second = await events.wait_for(lambda e: isinstance(e, RunFinished), after=mark)
+    finally:
+        await engine.stop()
+    assert isinstance(first, RunFinished) and isinstance(second, RunFinished)
+    assert [f.path for f in first.record.files] == ["_RESULTS_FROM_AGENT/report.md"]
+    assert second.status == "success" and second.record.files == ()

@@ -93,11 +93,19 @@ def test_missed_fires_follow_on_failure() -> None:
     assert decide(NotifyConfig(on_failure=False), "missed", None, None) is None
 
 
-@pytest.mark.parametrize("status", ["running", "skipped", "cancelled", "lost", "weird"])
+def test_a_lost_run_is_a_failure_to_tell() -> None:
+    """A run whose worker went silent (runs_on) may have done nothing: people must hear."""
+    assert decide(NotifyConfig(), "lost", "success", None) == "failure"
+    assert decide(NotifyConfig(), "success", "lost", None) == "recovery"
+
+
+@pytest.mark.parametrize("status", ["running", "skipped", "cancelled", "weird"])
 def test_other_statuses_never_notify(status: str) -> None:
     config = NotifyConfig(on_success=True, on_change=True, repeat="every")
     assert decide(config, status, "failed", True) is None
 
 
 def test_the_failure_statuses() -> None:
-    assert frozenset({"failed", "timeout", "interrupted", "check_failed"}) == FAILURE_STATUSES
+    assert (
+        frozenset({"failed", "timeout", "interrupted", "check_failed", "lost"}) == FAILURE_STATUSES
+    )
