@@ -442,8 +442,11 @@ class Engine:
         self._runs.prices = self._settings.settings.prices
         self.budgets.total = self._settings.settings.budget
         url = self._settings.settings.workers_url
-        if self._runs.remote.configure(url) and url is not None and self._worker_watch is None:
-            self._worker_watch = self.spawn(self._watch_workers(), "workers")
+        if self._runs.remote.configure(url) and url is not None:
+            if self._runs.remote.missing:
+                self.say("error", self._runs.remote.missing)
+            if self._worker_watch is None:
+                self._worker_watch = self.spawn(self._watch_workers(), "workers")
         return got.changed
 
     async def _reload_every_task(self) -> None:

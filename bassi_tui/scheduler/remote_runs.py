@@ -13,6 +13,7 @@ that says what to add (never runs them here: the task asked for another host).
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -32,20 +33,32 @@ def worker_note(label: str) -> str:
     return f"no live worker for runs_on: {label} (start one: bassi-tui worker --labels {label})"
 
 
+def missing_extra() -> str | None:
+    """What to install when rq or redis cannot be imported here; None when both can."""
+    missing = [name for name in ("rq", "redis") if importlib.util.find_spec(name) is None]
+    if not missing:
+        return None
+    return (
+        f"bassi.yaml names workers but {' and '.join(missing)} "
+        f"{'is' if len(missing) == 1 else 'are'} not installed here: "
+        "pip install -e '.[workers]' (or pip install 'rq>=2.8,<3' 'redis>=5.0.1,<8')"
+    )
+
+
 class _NoWorkers:
-    """The runner of a ``runs_on`` task while bassi.yaml names no workers: it says so."""
+    """The runner of a ``runs_on`` task that cannot be handed over: it says why."""
 
     name = "remote"
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, reason: str | None = None) -> None:
         self.label = label
+        self.reason = reason or (
+            f"runs_on: {label} needs the workers' Redis in bassi.yaml, "
+            "e.g. workers: {url: redis://HOST:6379/0}"
+        )
 
     async def run(self, request: RunRequest, on_text: TextSink) -> AttemptResult:
-        raise ExecutorError(
-            f"runs_on: {self.label} needs the workers' Redis in bassi.yaml, "
-            "e.g. workers: {url: redis://HOST:6379/0}",
-            transient=False,
-        )
+        raise ExecutorError(self.reason, transient=False)
 
 
 class RemoteRuns:
@@ -55,6 +68,8 @@ class RemoteRuns:
         self.url: str | None = None
         self._link: WorkerLink | None = None
         self._runners: dict[str, Runner] = {}
+        #: What to install before runs can be handed over (rq or redis missing here), or None.
+        self.missing: str | None = None
         #: Labels last found with no live worker (the cards say so).
         self.dead: set[str] = set()
         self._closing: set[asyncio.Task[Any]] = set()
@@ -64,6 +79,7 @@ class RemoteRuns:
         runner they have; the old link closes once they let go of it (at :meth:`aclose`)."""
         if url == self.url:
             return False
+        self.missing = missing_extra() if url is not None else None
         old = list(self._runners.values())
         link = self._link
         self.url, self._link, self._runners, self.dead = url, None, {}, set()
@@ -85,8 +101,8 @@ class RemoteRuns:
         """The runner of a task that says ``runs_on: label``."""
         runner = self._runners.get(label)
         if runner is None:
-            if self.url is None:
-                return _NoWorkers(label)
+            if self.url is None or self.missing:
+                return _NoWorkers(label, self.missing)
             from bassi_tui.workers.remote import RemoteRunner
 
             runner = self._runners[label] = RemoteRunner(self._the_link(), label)
@@ -96,6 +112,10 @@ class RemoteRuns:
         """Ask Redis which of ``labels`` have a live worker; the labels whose answer changed."""
         if self.url is None:
             changed, self.dead = self.dead, set()
+            return changed
+        if self.missing:  # nothing can reach a worker from here: every label is without one
+            dead = set(labels)
+            changed, self.dead = dead ^ self.dead, dead
             return changed
         link = self._the_link()
         dead = set()

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from bassi_tui.scheduler.engine import Engine
 from bassi_tui.scheduler.events import RunFinished, RunOutput, RunStarted
@@ -174,3 +177,26 @@ async def test_a_worker_killed_mid_run_leaves_the_run_lost_within_a_minute_not_r
     assert ran.read_text() == "ran\n"
     state = json.loads((folder / "last_run.json").read_text())
     assert state["last_status"] == "lost" and state["failure_count"] == 1
+
+
+async def test_workers_named_where_rq_is_not_installed_say_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on a host installed without the workers extra: rq cannot be imported.
+    monkeypatch.setitem(sys.modules, "rq", None)
+    workers_yaml(tmp_path, "redis://127.0.0.1:9/0")
+    make_task(tmp_path, "far", config=command_config("gpu", "echo never"))
+    engine = Engine(tmp_path, watch=False)
+    events = EventLog(engine)
+    await engine.start()
+    try:
+        said = await events.wait_for(
+            lambda e: "rq is not installed here" in getattr(e, "message", ""), timeout=LONG
+        )
+        assert "pip install -e '.[workers]'" in getattr(said, "message", "")
+        assert engine.run_now("far")
+        done = await events.wait_for(lambda e: isinstance(e, RunFinished), timeout=LONG)
+    finally:
+        await engine.stop()
+    assert isinstance(done, RunFinished) and done.status == "failed"
+    assert done.error is not None and "rq is not installed here" in done.error
