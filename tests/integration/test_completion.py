@@ -24,7 +24,18 @@ import pytest
 from bassi_tui.cli import DEFAULT_TASKS_DIR, main
 from bassi_tui.completion import DEFAULT_TASKS_SUBDIR
 
-SUBCOMMANDS = ["check", "next", "list", "stats", "run", "stop", "service", "migrate", "completion", "worker"]
+SUBCOMMANDS = [
+    "check",
+    "next",
+    "list",
+    "stats",
+    "run",
+    "stop",
+    "service",
+    "migrate",
+    "completion",
+    "worker",
+]
 TASKS = ["alpha", "beta", "my task"]
 #: As bash puts them on the line: quoted for it.
 BASH_TASKS = ["alpha", "beta", "my\\ task"]
