@@ -1,10 +1,10 @@
 """Bursts of due runs reaching the API: on a warm engine, and right after a launch.
 
-Every side talks to one fake Messages server on 127.0.0.1 (tests/fake_anthropic.py), which
-stamps each request with the wall-clock time it took it; a run's lateness is that stamp minus
-the slot the run was due at. The tasks are ``once`` tasks due at the same second, run by the
-default executor (the agent, default tools), whose prompts name their burst so the requests can
-be told apart.
+Every side talks to one fake Messages server on 127.0.0.1 (tests/fake_anthropic.py), run in a
+process of its own as the real API is (bench/fake_process.py says why). It stamps each request
+with the wall-clock time it took it; a run's lateness is that stamp minus the slot the run was
+due at. The tasks are ``once`` tasks due at the same second, run by the default executor (the
+agent, default tools), whose prompts name their burst so the requests can be told apart.
 
 - warm: an in-process :class:`Engine` whose SDK is already imported, beside the bare SDK sending
   as many concurrent streamed requests from one loop at a slot (the issue's raw limit). Target:
@@ -40,7 +40,7 @@ from bench.common import (
     temp_dir,
     write_task,
 )
-from tests.fake_anthropic import FakeAnthropicServer, RecordedRequest
+from bench.fake_process import FakeServerProcess
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -80,23 +80,10 @@ _IMPORT_SCRIPT = (
 )
 
 
-def _prompt(request: RecordedRequest) -> str:
-    try:
-        content = request.messages[0]["content"]
-    except (IndexError, KeyError, TypeError):
-        return ""
-    if isinstance(content, list):
-        return " ".join(str(block.get("text", "")) for block in content if isinstance(block, dict))
-    return str(content)
-
-
-def _late_ms(server: FakeAnthropicServer, tag: str, slot: float) -> list[float]:
+def _late_ms(server: FakeServerProcess, tag: str, slot: float) -> list[float]:
     """Milliseconds from ``slot`` to each request whose prompt starts with ``tag``."""
-    return [
-        (r.received_at - slot) * 1000
-        for r in list(server.requests)
-        if _prompt(r).startswith(f"{tag} ")
-    ]
+    got = server.received()
+    return [(r.received_at - slot) * 1000 for r in got if r.prompt.startswith(f"{tag} ")]
 
 
 def _burst_tree(root: Path, count: int, tag: str, slot: float) -> None:
@@ -107,7 +94,7 @@ def _burst_tree(root: Path, count: int, tag: str, slot: float) -> None:
         write_task(root, f"{tag}-{n:04d}", schedule, f"{tag} {n}\n", config="timeout: 60\n")
 
 
-async def _wait_requests(server: FakeAnthropicServer, tag: str, count: int, timeout: float) -> None:
+async def _wait_requests(server: FakeServerProcess, tag: str, count: int, timeout: float) -> None:
     async def arrived() -> None:
         while len(_late_ms(server, tag, 0.0)) < count:
             await asyncio.sleep(0.05)
@@ -115,11 +102,9 @@ async def _wait_requests(server: FakeAnthropicServer, tag: str, count: int, time
     await bounded(arrived(), timeout, f"{count} requests of {tag}")
 
 
-async def _bare_burst(
-    client: AsyncAnthropic, server: FakeAnthropicServer, count: int
-) -> list[float]:
+async def _bare_burst(client: AsyncAnthropic, server: FakeServerProcess, count: int) -> list[float]:
     """The bare SDK: ``count`` streamed requests started together from one loop at a slot."""
-    tag = f"bare{len(server.requests)}"
+    tag = f"bare{len(server.received())}"
     slot = time.time() + 0.5
 
     async def one(n: int) -> None:
@@ -137,7 +122,7 @@ async def _bare_burst(
 
 
 async def _bare_runner_burst(
-    client: AsyncAnthropic, server: FakeAnthropicServer, count: int, workdir: Path
+    client: AsyncAnthropic, server: FakeServerProcess, count: int, workdir: Path
 ) -> list[float]:
     """The SDK's own streaming tool runner, ``count`` at once from one loop, offered the five
     file tools (built once over one context): what an agent run costs the SDK before anything
@@ -145,7 +130,7 @@ async def _bare_runner_burst(
     from anthropic.lib.tools.agent_toolset import AgentToolContext
     from anthropic.lib.tools.agent_toolset import beta_agent_toolset_20260401 as toolset
 
-    tag = f"runner{len(server.requests)}"
+    tag = f"runner{len(server.received())}"
     slot = time.time() + 0.5
     async with AgentToolContext(workdir=str(workdir)) as ctx:
         tools = [tool for tool in toolset(ctx) if tool.name != "bash"]
@@ -170,9 +155,9 @@ async def _bare_runner_burst(
     return _late_ms(server, tag, slot)
 
 
-async def _engine_burst(server: FakeAnthropicServer, count: int) -> list[float]:
+async def _engine_burst(server: FakeServerProcess, count: int) -> list[float]:
     """An in-process engine (SDK already imported) with ``count`` agent runs due at once."""
-    tag = f"warm{len(server.requests)}"
+    tag = f"warm{len(server.received())}"
     with temp_dir("burst") as root:
         slot = float(math.ceil(time.time() + 2.0 + count / 100))
         _burst_tree(root, count, tag, slot)
@@ -190,7 +175,7 @@ async def _engine_burst(server: FakeAnthropicServer, count: int) -> list[float]:
     return _late_ms(server, tag, slot)
 
 
-def _child_env(server: FakeAnthropicServer, home: Path) -> dict[str, str]:
+def _child_env(server: FakeServerProcess, home: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         ANTHROPIC_BASE_URL=server.base_url,
@@ -206,9 +191,9 @@ async def _sleep_until(wall: float) -> None:
     await asyncio.sleep(max(0.0, wall - time.time()))
 
 
-async def _bare_launch(server: FakeAnthropicServer, count: int) -> list[float]:
+async def _bare_launch(server: FakeServerProcess, count: int) -> list[float]:
     """A bare SDK script started LAUNCH_LEAD_S before its burst is due."""
-    tag = f"barelaunch{len(server.requests)}"
+    tag = f"barelaunch{len(server.received())}"
     with temp_dir("burst-bare") as home:
         slot = float(math.ceil(time.time() + 1.0 + LAUNCH_LEAD_S))
         await _sleep_until(slot - LAUNCH_LEAD_S)
@@ -218,9 +203,9 @@ async def _bare_launch(server: FakeAnthropicServer, count: int) -> list[float]:
     return _late_ms(server, tag, slot)
 
 
-async def _app_launch(server: FakeAnthropicServer, count: int) -> tuple[list[float], list[float]]:
+async def _app_launch(server: FakeServerProcess, count: int) -> tuple[list[float], list[float]]:
     """``bassi-tui --headless`` started LAUNCH_LEAD_S before a burst, a second one LATER_S on."""
-    n = len(server.requests)
+    n = len(server.received())
     first_tag, later_tag = f"launch{n}", f"later{n}"
     with temp_dir("burst-launch") as root:
         tasks, home = root / "tasks", root / "home"
@@ -254,7 +239,7 @@ def _import_s() -> float:
 
 async def bench_burst(count: int, reps: int) -> list[Row]:
     """A burst of ``count`` due runs reaching the API: warm, and 1 s after a launch."""
-    server = FakeAnthropicServer()  # an empty script answers every request with a short stream
+    server = FakeServerProcess()  # the default short stream to every request, in its own process
     server.start()
     os.environ["ANTHROPIC_BASE_URL"] = server.base_url
     os.environ["ANTHROPIC_API_KEY"] = FAKE_KEY

@@ -31,6 +31,7 @@ What this module adds around the SDK, for an unattended scheduler:
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -48,7 +49,7 @@ from bassi_tui.store.models import CONFIG_FILE, PROMPT_FILE, RESULTS_DIR, SCHEDU
 from bassi_tui.store.records import WrittenFile
 
 if TYPE_CHECKING:
-    from bassi_tui.store.models import McpServer, TaskConfig
+    from bassi_tui.store.models import McpServer
 
 __all__ = [
     "DATA_DIR",
@@ -105,6 +106,19 @@ def bash_env(environment: Mapping[str, str]) -> dict[str, str]:
     task's ``environment`` (the SDK takes a given env as the whole environment)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
     return {**base, **environment}
+
+
+#: The threads that make and list workdirs: their own, so a burst of runs listing workdirs
+#: never queues in front of the SDK's DNS lookups (anyio's ``getaddrinfo`` runs in the loop's
+#: default executor).
+WORKDIR_POOL = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="bassi-workdir")
+
+
+def _made_and_listed(path: Path) -> dict[str, tuple[int, int]]:
+    """:func:`prepare_workdir` unless both folders are there, then :func:`snapshot`."""
+    if not all((path / sub).is_dir() for sub in WORKDIR_FOLDERS):
+        prepare_workdir(path)
+    return snapshot(path)
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:
@@ -255,23 +269,8 @@ class _Transcript:
             self._handle = None
 
 
-class _Listed:
-    """A workdir listed by :meth:`AgentRunner.prepare`: the "before" of the run's first attempt
-    only (a retry lists it again: the first attempt may have written there)."""
-
-    def __init__(self, path: Path, files: dict[str, tuple[int, int]]) -> None:
-        self.path = path
-        self.files = files
-        self._taken = False
-
-    def take(self) -> bool:
-        """True the first time: this listing is the attempt's "before"."""
-        first, self._taken = not self._taken, True
-        return first
-
-
 def _retrieve(job: asyncio.Future[Any]) -> None:
-    """Done callback: a snapshot nobody awaited (the attempt failed first) raises nothing later."""
+    """Done callback: a workdir nobody awaited (the attempt failed first) raises nothing later."""
     if not job.cancelled():
         job.exception()
 
@@ -283,33 +282,17 @@ class AgentRunner:
 
     def __init__(self, *, connect_timeout: float = 10.0, read_timeout: float = 300.0) -> None:
         self._clients = SdkClients(connect_timeout=connect_timeout, read_timeout=read_timeout)
-        #: Workdirs made already: a run finds its workdir with two stats on the loop instead
-        #: of a thread hop (runs start in bursts; each hop queues behind the others).
-        self._prepared: set[Path] = set()
 
-    async def _workdir(self, path: Path, written: str) -> Path:
-        """The workdir with its two folders, made if need be (``written``: as config.yaml says)."""
-        if path in self._prepared and all((path / sub).is_dir() for sub in WORKDIR_FOLDERS):
-            return path
+    async def _workdir(self, path: Path, written: str) -> dict[str, tuple[int, int]]:
+        """Make the workdir and its two folders if need be, then list it: the "before" of the
+        attempt (in a thread of :data:`WORKDIR_POOL`). ExecutorError when it cannot be made."""
+        loop = asyncio.get_running_loop()
         try:
-            workdir = await asyncio.to_thread(prepare_workdir, path)
+            return await loop.run_in_executor(WORKDIR_POOL, _made_and_listed, path)
         except OSError as exc:
             raise ExecutorError(
                 f"cannot create the workdir {written}: {exc.strerror or exc}", transient=False
             ) from None
-        self._prepared.add(path)
-        return workdir
-
-    def prepare(self, config: TaskConfig, task_dir: Path) -> object:
-        """The workdir made and listed, in the run's first thread hop (see ``Prepare`` in
-        :mod:`.base`); None when it cannot be made (``run`` says why)."""
-        path = config.workdir_path(task_dir)
-        try:
-            prepare_workdir(path)
-        except OSError:
-            return None
-        self._prepared.add(path)
-        return _Listed(path, snapshot(path))
 
     async def warm(self) -> None:
         """Build this runner's HTTP client ahead of its first run (see :meth:`SdkClients.warm`)."""
@@ -328,19 +311,12 @@ class AgentRunner:
             raise ExecutorError("the agent executor needs the task's folder", transient=False)
         config = request.config
         await _import_sdk(bool(config.mcp_servers))
-        workdir = await self._workdir(config.workdir_path(request.task_dir), config.workdir)
-        # What the workdir holds before the agent acts: listed with the run's files (the first
-        # attempt), else while the first request goes out: nothing can write there before the
-        # first tool call, which waits for it.
-        listed = request.prepared
-        if isinstance(listed, _Listed) and listed.path == workdir and listed.take():
-            looking: asyncio.Future[dict[str, tuple[int, int]]] = (
-                asyncio.get_running_loop().create_future()
-            )
-            looking.set_result(listed.files)
-        else:
-            looking = asyncio.ensure_future(asyncio.to_thread(snapshot, workdir))
-            looking.add_done_callback(_retrieve)
+        workdir = config.workdir_path(request.task_dir)
+        # The workdir is made and listed while the first request goes out (a burst of runs
+        # reaches the API without waiting for it): no tool runs before it is done (``looking``
+        # is awaited first), and one that cannot be made fails the attempt.
+        looking = asyncio.ensure_future(self._workdir(workdir, config.workdir))
+        looking.add_done_callback(_retrieve)
         masker = Masker(
             [
                 api_key,
@@ -427,7 +403,8 @@ class AgentRunner:
         finally:
             transcript.close()
         before = await looking
-        files = written_since(before, await asyncio.to_thread(snapshot, workdir))
+        after = await asyncio.get_running_loop().run_in_executor(WORKDIR_POOL, snapshot, workdir)
+        files = written_since(before, after)
         result = AttemptResult(
             model=model,
             input_tokens=totals.input,

@@ -38,8 +38,6 @@ class RunRequest:
     run_id: str | None = None
     #: Which attempt of the run this is (1 for the first; a retry counts up).
     attempt: int = 1
-    #: What the runner's ``prepare`` made in the run's first thread hop (see :class:`Runner`).
-    prepared: object = None
 
 
 @dataclass(slots=True)
@@ -115,11 +113,3 @@ class Runner(Protocol):
     async def run(self, request: RunRequest, on_text: TextSink) -> AttemptResult:
         """Do one attempt, streaming text to ``on_text``; raise ExecutorError on failure."""
         ...
-
-
-Prepare = Callable[[TaskConfig, Path], object]
-"""A runner may have ``prepare(config, task_dir)``: blocking work its first attempt needs (the
-agent's workdir and its "before" listing), done in the run's one thread hop with the run's files
-instead of a hop of its own: runs start in bursts, and each hop queues behind the others. It
-never raises (a failure is met again, and reported, by ``run``); what it returns reaches ``run``
-as ``RunRequest.prepared``."""

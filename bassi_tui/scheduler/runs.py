@@ -32,7 +32,6 @@ from typing import Any, TypeVar
 from bassi_tui.executor.base import (
     AttemptResult,
     ExecutorError,
-    Prepare,
     RunLost,
     Runner,
     RunRequest,
@@ -173,7 +172,6 @@ class _Begun:
     record: RunRecord
     failure: OSError | None = None  # the files could not be made
     prompt: str = ""  # the prompt as sent (templates expanded)
-    prepared: object = None  # what the runner's prepare made (RunRequest.prepared)
 
 
 def dry_prompt(task: Task, ctx: RunContext, before: TaskState, started: datetime) -> str:
@@ -192,9 +190,9 @@ def dry_prompt(task: Task, ctx: RunContext, before: TaskState, started: datetime
 
 
 def _begin(task: Task, ctx: RunContext, record: RunRecord) -> _Begun:
-    """The state before the run, the prompt it sends, its files, then what its runner prepares
-    (blocking I/O, in a thread): one thread hop, as runs start in bursts. When the files cannot
-    be made, the error comes with the state read."""
+    """The state before the run, the prompt it sends and its files (blocking I/O, in a thread):
+    one thread hop, as runs start in bursts. When the files cannot be made, the error comes with
+    the state read."""
     before = _read_before(task, ctx)
     assert record.start is not None
     prompt = dry_prompt(task, ctx, before, record.start)
@@ -208,9 +206,7 @@ def _begin(task: Task, ctx: RunContext, record: RunRecord) -> _Begun:
         atomic_write_text(opened.prompt_file, prompt, durable=False)
     except OSError as exc:
         return _Begun(before, None, record, exc, prompt)
-    prepare: Prepare | None = getattr(runner_for(task, ctx), "prepare", None)
-    prepared = prepare(task.config, task.path) if prepare is not None else None
-    return _Begun(before, writer, opened, prompt=prompt, prepared=prepared)
+    return _Begun(before, writer, opened, prompt=prompt)
 
 
 def runner_for(task: Task, ctx: RunContext) -> Runner:
@@ -327,7 +323,7 @@ async def execute_run(
     try:
         begun, stopping = await _complete(_begin, task, ctx, record)
         cancelled = cancelled or stopping
-        before, prompt, prepared = begun.before, begun.prompt, begun.prepared
+        before, prompt = begun.before, begun.prompt
         if begun.failure is not None:
             raise begun.failure
         writer, record = begun.writer, begun.record
@@ -360,7 +356,6 @@ async def execute_run(
         config,
         task_dir=task.path,
         transcript=record.transcript_file,
-        prepared=prepared,
         run_id=remote_run_id(task, ctx, run_id),
     )
     runner = runner_for(task, ctx)

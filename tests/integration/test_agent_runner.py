@@ -281,3 +281,31 @@ async def test_nothing_secret_reaches_the_transcript(
     assert turns[0]["tool_calls"][0]["input"]["command"].startswith("echo ***")
     assert "none" in turns[0]["tool_results"][0]["content"]  # bash never had the key
     assert secret not in transcript and FAKE_KEY not in transcript
+
+
+async def test_a_workdir_that_cannot_be_made_fails_the_run_and_no_tool_runs(
+    fake_anthropic: FakeAnthropicServer, runner: AgentRunner, task: Path
+) -> None:
+    # A file where the workdir should be: it is made while the first request goes out, and
+    # the tool call the model asks for must not run (nor the run pass) without it.
+    (task / "workspace").write_text("not a folder")
+    fake_anthropic.enqueue(
+        ToolTurn(write_call("_RESULTS_FROM_AGENT/out.txt", "x"), text="Saving."),
+        Stream(["Saved."]),
+    )
+    with pytest.raises(ExecutorError) as caught:
+        await run(runner, request(task))
+    assert caught.value.message.startswith("cannot create the workdir workspace")
+    assert not caught.value.transient
+    assert (task / "workspace").read_text() == "not a folder"
+    assert len(fake_anthropic.requests) == 1  # the tool result was never sent back
+
+
+async def test_a_workdir_that_cannot_be_made_fails_a_run_that_called_no_tool(
+    fake_anthropic: FakeAnthropicServer, runner: AgentRunner, task: Path
+) -> None:
+    (task / "workspace").write_text("not a folder")
+    fake_anthropic.enqueue(Stream(["Nothing to do."]))
+    with pytest.raises(ExecutorError) as caught:
+        await run(runner, request(task))
+    assert caught.value.message.startswith("cannot create the workdir workspace")
