@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from bassi_tui.executor.agent_runner import AgentRunner
 from bassi_tui.executor.base import RunRequest
 from bassi_tui.store.models import TaskConfig
-from bench.common import NOWHERE, Row, Series, now, report, temp_dir
+from bench.common import Row, Series, make_safe_env, now, report, temp_dir
 from bench.stream_fig import bare_sdk_stream
 from tests.fake_anthropic import FAKE_KEY, FakeAnthropicServer, RecordedRequest, Stream, ToolTurn
 
@@ -136,8 +136,7 @@ async def bench_agent(turns: int, reps: int, tokens: int) -> list[Row]:
     finally:
         await client.close()
         server.stop()
-        os.environ["ANTHROPIC_BASE_URL"] = NOWHERE
-        os.environ.pop("ANTHROPIC_API_KEY", None)
+        make_safe_env()  # back to loopback's discard port, the fake key kept for later figures
     base_turn, ours_turn = Series(bare_turn, "ms"), Series(agent_turn, "ms")
     extra = ours_turn.median - base_turn.median
     base_tps, ours_tps = Series(bare_tps, "tok/s"), Series(agent_tps, "tok/s")

@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING
 from bassi_tui.scheduler.engine import Engine
 from bench.common import (
     FAKE_KEY,
-    NOWHERE,
     Row,
     Series,
     bounded,
+    make_safe_env,
     percentile,
     report,
     temp_dir,
@@ -268,8 +268,7 @@ async def bench_burst(count: int, reps: int) -> list[Row]:
     finally:
         await client.close()
         server.stop()
-        os.environ["ANTHROPIC_BASE_URL"] = NOWHERE
-        os.environ.pop("ANTHROPIC_API_KEY", None)
+        make_safe_env()  # back to loopback's discard port, the fake key kept for later figures
     warm_p99, bare_p99 = percentile(warm, 99), percentile(bare, 99)
     runner_p99 = percentile(runner, 99)
     first_p99, later_p99 = percentile(first, 99), percentile(later, 99)
