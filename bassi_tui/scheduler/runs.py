@@ -202,9 +202,15 @@ def _begin(task: Task, ctx: RunContext, record: RunRecord) -> _Begun:
     )
     try:
         writer, opened = _open_files(task, ctx, record)
+    except OSError as exc:
+        return _Begun(before, None, record, exc, prompt)
+    try:
         # The exact prompt beside the result: what produced it, and what R sends again.
         atomic_write_text(opened.prompt_file, prompt, durable=False)
     except OSError as exc:
+        writer.discard()  # no file of the run is left behind, least of all one saying "running"
+        with contextlib.suppress(OSError):
+            opened.meta_file.unlink()
         return _Begun(before, None, record, exc, prompt)
     return _Begun(before, writer, opened, prompt=prompt)
 

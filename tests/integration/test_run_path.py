@@ -233,3 +233,24 @@ def test_check_says_a_stale_once_task_will_never_run(
     assert "warning" in stale and "will never run" in stale
     soon = next(line for line in out.splitlines() if "soon" in line)
     assert "warning" not in soon
+
+
+async def test_a_prompt_file_that_cannot_be_written_leaves_no_running_record(
+    tmp_path: Path,
+) -> None:
+    # The output and the running record are made, then the prompt beside them cannot be (a
+    # folder stands where it goes): the run fails, and no file of it is left saying "running".
+    when = datetime(2031, 2, 3, 4, 5, 6, tzinfo=UTC)
+    folder = make_task(tmp_path, "blocked")
+    (folder / "results" / "2031-02-03_04-05-06.prompt.txt").mkdir(parents=True)
+    engine = Engine(tmp_path, watch=False, clock=lambda: when)
+    events = EventLog(engine)
+    await engine.start()
+    engine.run_now("blocked")
+    done = await events.wait_for(lambda e: isinstance(e, RunFinished))
+    await engine.stop()
+    assert isinstance(done, RunFinished) and done.status == "failed"
+    assert done.error is not None and "cannot create the run's files" in done.error
+    left = sorted(p.name for p in (folder / "results").iterdir())
+    assert left == ["2031-02-03_04-05-06.prompt.txt"], left
+    assert statuses(folder) == []
