@@ -41,6 +41,7 @@ from bassi_tui.scheduler.events import (
 from bassi_tui.scheduler.following import Following
 from bassi_tui.scheduler.jobs import Jobs
 from bassi_tui.scheduler.lock import InstanceLock
+from bassi_tui.scheduler.periods import watch_periods
 from bassi_tui.scheduler.remote_runs import worker_note
 from bassi_tui.scheduler.requests import (
     CANCELLED_BY,
@@ -198,6 +199,7 @@ class Engine:
         took = time.monotonic() - began
         self.say("info", f"Loaded {self.tasks_dir} ({self._summary()}) in {took:.1f} s")
         self.spawn(clock_watchdog(self, self._jobs.wakeup), "clock-watchdog")
+        self.spawn(watch_periods(self.clock, self._period_turned), "periods")
         executors = {got.task.config.executor for got in loaded if got.task.ok}
         if self.role == "scheduler" and executors & {"agent", "anthropic"}:
             self.spawn(warm_runners(executors), "import the Anthropic SDK")
@@ -235,6 +237,15 @@ class Engine:
         who = f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}"
         self.say("info", f"Another bassi-tui ({who}) schedules these tasks: monitoring")
         self.emit(RoleChanged("monitor", who))
+
+    def _period_turned(self) -> None:
+        """A new day (see :mod:`.periods`): redraw the cards a spend or a budget is on."""
+        self.budgets.changed()
+        for name, task in self._tasks.items():
+            state = self._states.get(name)
+            spent = state is not None and state.spend is not None
+            if spent or not task.config.budget.empty or not self.budgets.total.empty:
+                self.emit(TaskChanged(name, "updated", self.view(name)))
 
     async def _watch_workers(self) -> None:
         """While bassi.yaml names workers: which ``runs_on`` labels have a live worker, every

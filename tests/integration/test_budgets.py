@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bassi_tui.scheduler.engine import Engine
-from bassi_tui.scheduler.events import LogLine, RunFinished
+from bassi_tui.scheduler.events import LogLine, RunFinished, TaskChanged
 from tests.fake_anthropic import FakeAnthropicServer, Stream
 from tests.helpers import WAIT_S, EventLog, make_task
 from tests.receiver import Receiver, running_receiver
@@ -173,5 +173,42 @@ async def test_bassi_yaml_budget_stops_every_task_together_but_not_a_persons_run
         assert engine.run_now("two")
         await finished(events, "two", after=mark)
         await events.wait_for(said("two runs though over its budget"), after=mark)
+    finally:
+        await engine.stop()
+
+
+async def test_a_new_day_redraws_a_card_held_by_its_budget_with_no_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A task that fires once a day, over its daily budget since this morning: nothing runs
+    # before tomorrow 09:00, yet at midnight its card must stop saying it is held, and at a new
+    # month stop showing last month's cost.
+    monkeypatch.setattr("bassi_tui.scheduler.periods.PERIOD_CHECK_S", 0.05)
+    folder = make_task(
+        tmp_path,
+        "held",
+        "type: daily\ntime: '09:00'\n",
+        config=config("budget: {daily_usd: 0.3}\n"),
+    )
+    spend = {"day": "2026-12-31", "day_usd": 0.4, "month": "2026-12", "month_usd": 0.4}
+    (folder / "last_run.json").write_text(json.dumps({"task_name": "held", "spend": spend}))
+    clock = Clock(datetime(2026, 12, 31, 14, 0).astimezone())
+    engine = Engine(tmp_path, clock=clock, watch=False)
+    events = EventLog(engine)
+    await engine.start()
+    try:
+        view = engine.view("held")
+        assert view is not None and view.budget_note is not None
+        assert view.budget_note.startswith("budget: $0.40 of $0.30 today")
+        assert view.month_cost_usd == pytest.approx(0.4)
+        mark = events.mark()
+        clock.now += timedelta(days=1)  # 2027-01-01 14:00: a new day and a new month
+        changed = await events.wait_for(
+            lambda e: isinstance(e, TaskChanged) and e.name == "held", after=mark
+        )
+        assert isinstance(changed, TaskChanged) and changed.view is not None
+        assert changed.view.budget_note is None
+        assert changed.view.month_cost_usd is None
+        assert not [e for e in events.events if isinstance(e, RunFinished)]
     finally:
         await engine.stop()
