@@ -498,6 +498,9 @@ class BassiApp(ResultActionsApp, TaskActionsApp):
         event = message.event
         self._live.end(event.task)
         self._take_run(event.task, event.record, event.view)
+        for screen in self.screen_stack:
+            if isinstance(screen, StatsScreen):
+                screen.run_ended(event.task, event.record)
         if event.task == self.query_one(TaskList).selected:  # fires skipped while it ran
             viewer = self.query_one(ResultView)
             records = with_not_runs(viewer.records, self._not_runs(event.task))

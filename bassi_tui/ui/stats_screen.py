@@ -213,6 +213,8 @@ class StatsScreen(ModalScreen[None]):
         #: Each task's records over the longest window (None: still reading them).
         self.by_task: dict[str, list[RunRecord]] | None = None
         self.load_error: str | None = None
+        #: Runs that ended since the screen opened, counted once the records are read.
+        self._ended: list[tuple[str, RunRecord]] = []
 
     def compose(self) -> ComposeResult:
         yield Static(id="stats-title")
@@ -253,8 +255,25 @@ class StatsScreen(ModalScreen[None]):
     @on(Loaded)
     def _on_loaded(self, message: Loaded) -> None:
         self.by_task, self.load_error = message.runs, message.error
+        for task, record in self._ended:
+            self._count(task, record)
         self.query_one("#stats-panels").loading = False
         self._show()
+
+    def run_ended(self, task: str, record: RunRecord) -> None:
+        """A run ended while the screen is open: counted at once (the app tells it)."""
+        self._ended.append((task, record))
+        if self.by_task is not None:
+            self._count(task, record)
+            self._show()
+
+    def _count(self, task: str, record: RunRecord) -> None:
+        """``record`` in ``by_task``, in place of what was read of the same run (its
+        ``running`` record, when the read came while it ran)."""
+        assert self.by_task is not None
+        runs = self.by_task.setdefault(task, [])
+        runs[:] = [r for r in runs if r.meta_file != record.meta_file]
+        runs.append(record)
 
     # -- layout -------------------------------------------------------------------------------
 

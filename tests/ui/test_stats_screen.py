@@ -324,3 +324,23 @@ def test_axes_are_round_and_labels_fit() -> None:
     assert shown[-1] == "02-30" and len(shown) <= (80 - 8) // 8
     assert positions == sorted(positions) and len(set(positions)) == len(positions)
     assert x_ticks(days[:7], 120)[1] == days[:7]
+
+
+async def test_a_run_that_ends_while_it_is_open_is_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    tasks = write_fixture_tasks(tmp_path / "tasks")
+    write_spenders(tasks)
+    # The engine stamps its runs with the frozen time too: they fall in the screen's window.
+    engine = FrozenEngine(tasks, watch=False, clock=frozen_clock)
+    app = BassiApp(tasks, engine=engine, clock=frozen_clock, show_log=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_stats(pilot, "market-watch")
+        assert "13 runs · 2 failed · 85% ok" in title_of(screen)
+        assert app.engine.run_now("market-watch")  # a real run, through the engine
+        await wait_until(pilot, lambda: "14 runs" in title_of(screen), "the run counted")
+        assert "14 runs · 2 failed · 86% ok" in title_of(screen)
+        await pilot.press("escape")
+        assert app.engine.run_now("market-watch")  # closed: nothing left to tell
+        await wait_until(pilot, lambda: not app.engine.is_running("market-watch"), "the second run")
