@@ -51,11 +51,13 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _str(value: object) -> str | None:
+def opt_str(value: object) -> str | None:
+    """``value`` when it is a string (read from JSON), else None."""
     return value if isinstance(value, str) else None
 
 
-def _int(value: object) -> int | None:
+def opt_int(value: object) -> int | None:
+    """``value`` when it is an int and not a bool (read from JSON), else None."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
@@ -101,7 +103,7 @@ class WrittenFile:
         """An entry of a record's ``files``, or None when it is not one."""
         if not isinstance(data, Mapping):
             return None
-        path, size = _str(data.get("path")), _int(data.get("bytes"))
+        path, size = opt_str(data.get("path")), opt_int(data.get("bytes"))
         return cls(path, size) if path is not None and size is not None else None
 
 
@@ -124,10 +126,14 @@ class SentNotice:
         """An entry of a record's ``notifications``, or None when it is not one."""
         if not isinstance(data, Mapping):
             return None
-        channel, reason, ok = _str(data.get("channel")), _str(data.get("reason")), data.get("ok")
+        channel, reason, ok = (
+            opt_str(data.get("channel")),
+            opt_str(data.get("reason")),
+            data.get("ok"),
+        )
         if channel is None or reason is None or not isinstance(ok, bool):
             return None
-        return cls(channel, reason, ok, _str(data.get("error")))
+        return cls(channel, reason, ok, opt_str(data.get("error")))
 
 
 def _notices(value: object) -> tuple[SentNotice, ...]:
@@ -339,41 +345,41 @@ class RunRecord:
         return cls(
             meta_file=meta_file,
             output_file=meta_file.parent / name if name is not None else None,
-            task_name=_str(data.get("task_name")) or meta_file.parent.parent.name,
-            status=_str(data.get("status")) or "unknown",
+            task_name=opt_str(data.get("task_name")) or meta_file.parent.parent.name,
+            status=opt_str(data.get("status")) or "unknown",
             start=_time(data.get("start")),
-            run_id=_str(data.get("run_id")) or "",
-            trigger=_str(data.get("trigger")) or "manual",
+            run_id=opt_str(data.get("run_id")) or "",
+            trigger=opt_str(data.get("trigger")) or "manual",
             scheduled_for=_time(data.get("scheduled_for")),
             end=_time(data.get("end")),
             duration=_num(data.get("duration")),
-            attempts=_int(data.get("attempts")) or 0,
-            executor=_str(data.get("executor")),
-            model=_str(data.get("model")),
-            input_tokens=_int(data.get("input_tokens")),
-            output_tokens=_int(data.get("output_tokens")),
-            request_id=_str(data.get("request_id")),
-            error=_str(data.get("error")),
-            run_request=_str(data.get("run_request")),
-            pid=_int(data.get("pid")),
-            host=_str(data.get("host")),
+            attempts=opt_int(data.get("attempts")) or 0,
+            executor=opt_str(data.get("executor")),
+            model=opt_str(data.get("model")),
+            input_tokens=opt_int(data.get("input_tokens")),
+            output_tokens=opt_int(data.get("output_tokens")),
+            request_id=opt_str(data.get("request_id")),
+            error=opt_str(data.get("error")),
+            run_request=opt_str(data.get("run_request")),
+            pid=opt_int(data.get("pid")),
+            host=opt_str(data.get("host")),
             partial=data.get("partial") is True,
-            stop_reason=_str(data.get("stop_reason")),
-            exit_code=_int(data.get("exit_code")),
-            turns=_int(data.get("turns")),
-            workdir=_str(data.get("workdir")),
-            cache_read_input_tokens=_int(data.get("cache_read_input_tokens")),
-            cache_creation_input_tokens=_int(data.get("cache_creation_input_tokens")),
+            stop_reason=opt_str(data.get("stop_reason")),
+            exit_code=opt_int(data.get("exit_code")),
+            turns=opt_int(data.get("turns")),
+            workdir=opt_str(data.get("workdir")),
+            cache_read_input_tokens=opt_int(data.get("cache_read_input_tokens")),
+            cache_creation_input_tokens=opt_int(data.get("cache_creation_input_tokens")),
             files=_files(data.get("files")),
             changed=changed if isinstance(changed := data.get("changed"), bool) else None,
-            change=_str(data.get("change")),
+            change=opt_str(data.get("change")),
             notifications=_notices(data.get("notifications")),
             waited=_num(data.get("waited")),
-            worker=_str(data.get("worker")),
-            prompt_sha256=_str(data.get("prompt_sha256")),
-            config_sha256=_str(data.get("config_sha256")),
+            worker=opt_str(data.get("worker")),
+            prompt_sha256=opt_str(data.get("prompt_sha256")),
+            config_sha256=opt_str(data.get("config_sha256")),
             cost_usd=_num(data.get("cost_usd")),
-            cost_note=_str(data.get("cost_note")),
+            cost_note=opt_str(data.get("cost_note")),
             extra={k: v for k, v in data.items() if k not in _RUN_KEYS},
         )
 
@@ -416,7 +422,7 @@ class HistoryEntry:
         """An entry, or None when it is not one (no readable timestamp or status)."""
         if not isinstance(data, Mapping):
             return None
-        when, status = _time(data.get("timestamp")), _str(data.get("status"))
+        when, status = _time(data.get("timestamp")), opt_str(data.get("status"))
         if when is None or status is None:
             return None
         name = result_name(data.get("result_file"))
@@ -426,7 +432,7 @@ class HistoryEntry:
             status=status,
             duration=_num(data.get("duration")) or 0.0,
             result_file=result_path(name),
-            error=_str(data.get("error")),
+            error=opt_str(data.get("error")),
             extra={k: v for k, v in data.items() if k not in known},
         )
 
@@ -607,7 +613,7 @@ class TaskState:
             return got
 
         def count(value: object) -> int | None:
-            got = _int(value)
+            got = opt_int(value)
             return got if got is not None and got >= 0 else None
 
         raw_history = data.get("history")
@@ -626,18 +632,18 @@ class TaskState:
             run_count=typed("run_count", count, 0),
             success_count=typed("success_count", count, 0),
             failure_count=typed("failure_count", count, 0),
-            last_status=typed("last_status", _str),
+            last_status=typed("last_status", opt_str),
             last_duration_seconds=typed("last_duration_seconds", _num),
             last_result_file=result_path(last_file),
             history=tuple(history[:HISTORY_LIMIT]),
             once_fired=data.get("once_fired") is True,
             last_scheduled_fire=typed("last_scheduled_fire", _time),
-            schedule_key=_str(data.get("schedule_key")),
+            schedule_key=opt_str(data.get("schedule_key")),
             missed_count=typed("missed_count", count, 0),
             rebuilt_from_results=data.get("rebuilt_from_results") is True,
-            notify_error=_str(data.get("notify_error")),
+            notify_error=opt_str(data.get("notify_error")),
             spend=typed("spend", Spend.from_json),
-            budget_told=_str(data.get("budget_told")),
+            budget_told=opt_str(data.get("budget_told")),
             extra={k: v for k, v in data.items() if k not in _STATE_KEYS},
             damaged=damaged,
         )

@@ -23,7 +23,7 @@ from typing import Any, cast
 
 from bassi_tui.executor.base import AttemptResult, ExecutorError, RunRequest
 from bassi_tui.store.models import ExecutorName, McpServer, TaskConfig, ToolName
-from bassi_tui.store.records import WrittenFile
+from bassi_tui.store.records import WrittenFile, opt_int, opt_str
 
 __all__ = [
     "PAYLOAD_VERSION",
@@ -151,14 +151,6 @@ def result_data(result: AttemptResult) -> dict[str, Any]:
     }
 
 
-def _opt_int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 def result_from_data(data: Mapping[str, Any]) -> AttemptResult:
     """The AttemptResult that :func:`result_data` made (unknown or odd fields are dropped)."""
     files = tuple(
@@ -167,17 +159,17 @@ def result_from_data(data: Mapping[str, Any]) -> AttemptResult:
         if (written := WrittenFile.from_json(entry)) is not None
     )
     return AttemptResult(
-        model=_opt_str(data.get("model")),
-        input_tokens=_opt_int(data.get("input_tokens")),
-        output_tokens=_opt_int(data.get("output_tokens")),
-        request_id=_opt_str(data.get("request_id")),
-        stop_reason=_opt_str(data.get("stop_reason")),
-        exit_code=_opt_int(data.get("exit_code")),
-        turns=_opt_int(data.get("turns")),
-        cache_read_tokens=_opt_int(data.get("cache_read_tokens")),
-        cache_write_tokens=_opt_int(data.get("cache_write_tokens")),
+        model=opt_str(data.get("model")),
+        input_tokens=opt_int(data.get("input_tokens")),
+        output_tokens=opt_int(data.get("output_tokens")),
+        request_id=opt_str(data.get("request_id")),
+        stop_reason=opt_str(data.get("stop_reason")),
+        exit_code=opt_int(data.get("exit_code")),
+        turns=opt_int(data.get("turns")),
+        cache_read_tokens=opt_int(data.get("cache_read_tokens")),
+        cache_write_tokens=opt_int(data.get("cache_write_tokens")),
         files=files,
-        worker=_opt_str(data.get("worker")),
+        worker=opt_str(data.get("worker")),
     )
 
 
@@ -200,8 +192,8 @@ def error_from_data(data: Mapping[str, Any]) -> ExecutorError:
         str(data.get("message") or "the worker gave no reason"),
         transient=bool(data.get("transient")),
         retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
-        status_code=_opt_int(data.get("status_code")),
-        request_id=_opt_str(data.get("request_id")),
+        status_code=opt_int(data.get("status_code")),
+        request_id=opt_str(data.get("request_id")),
     )
     result = data.get("result")
     error.result = result_from_data(result) if isinstance(result, Mapping) else None
