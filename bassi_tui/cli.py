@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             from bassi_tui.workers.worker_cli import worker_command
         except ImportError as exc:
             print(
-                f"bassi-tui worker: {exc}; install the extra: pip install 'bassi-tui[workers]'",
+                f"bassi-tui worker: {exc}; install the extra: pip install -e '.[workers]'",
                 file=sys.stderr,
             )
             return EXIT_USAGE

@@ -61,6 +61,9 @@ MIN_SECRET_LEN = 4
 #: Environment variables whose values never appear in a record, whatever printed them.
 SECRET_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 STOPPED = "bassi-tui stopped mid-run; the output so far is kept"
+#: The threads that open and finish runs' files: their own, so a burst of runs starting never
+#: queues in front of the SDK's DNS lookups (anyio's ``getaddrinfo`` runs in the loop's default
+#: executor, which a hundred file hops would hold for hundreds of milliseconds).
 _RUN_FILES = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="bassi-run-files")
 
 

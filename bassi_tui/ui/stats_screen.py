@@ -213,7 +213,7 @@ class StatsScreen(ModalScreen[None]):
         #: Each task's records over the longest window (None: still reading them).
         self.by_task: dict[str, list[RunRecord]] | None = None
         self.load_error: str | None = None
-        #: Runs that ended since the screen opened, counted once the records are read.
+        #: Runs that ended while the records were being read: counted once they are.
         self._ended: list[tuple[str, RunRecord]] = []
 
     def compose(self) -> ComposeResult:
@@ -257,15 +257,17 @@ class StatsScreen(ModalScreen[None]):
         self.by_task, self.load_error = message.runs, message.error
         for task, record in self._ended:
             self._count(task, record)
+        self._ended.clear()
         self.query_one("#stats-panels").loading = False
         self._show()
 
     def run_ended(self, task: str, record: RunRecord) -> None:
         """A run ended while the screen is open: counted at once (the app tells it)."""
-        self._ended.append((task, record))
-        if self.by_task is not None:
-            self._count(task, record)
-            self._show()
+        if self.by_task is None:
+            self._ended.append((task, record))
+            return
+        self._count(task, record)
+        self._show()
 
     def _count(self, task: str, record: RunRecord) -> None:
         """``record`` in ``by_task``, in place of what was read of the same run (its

@@ -14,6 +14,6 @@ streams back, and records what the worker sent back, exactly as for a local atte
 - :mod:`~bassi_tui.workers.worker_cli`, :mod:`~bassi_tui.workers.reaper`: ``bassi-tui worker``.
 
 Nothing here is imported unless bassi.yaml names workers (or ``bassi-tui worker`` runs): rq and
-redis are an optional extra (``pip install 'bassi-tui[workers]'``). This package never imports
+redis are an optional extra (``pip install -e '.[workers]'``). This package never imports
 the scheduler, Textual or Rich (import-linter contracts in pyproject).
 """
